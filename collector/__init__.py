@@ -1,0 +1,1 @@
+"""The collector: an image search (or any page) → downloaded, checked, content-addressed files."""

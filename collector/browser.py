@@ -1,0 +1,70 @@
+"""Find a Chromium to drive and launch it headless with flags that work on locked-down machines."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from playwright.async_api import Browser, BrowserContext, Error, async_playwright
+
+from collector.errors import BrowserNotFound
+
+ENV_VAR = "HAPPYSAD_BROWSER"
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+INSTALL_HINT = (
+    "install one with `playwright install chromium` or `apt-get install chromium`, "
+    f"or point --browser-path / ${ENV_VAR} at a Chromium or Chrome executable"
+)
+
+
+def find_browser(explicit: str | None, bundled: str | None) -> str | None:
+    """Pick the executable: explicit path, else Playwright's own browser, else a system one.
+
+    Returns None to mean "Playwright's bundled browser" (it knows its own path).
+    """
+    chosen = explicit or os.environ.get(ENV_VAR)
+    if chosen:
+        path = Path(chosen).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+        found = shutil.which(chosen)
+        if found:
+            return found
+        raise BrowserNotFound(f"browser not found at {chosen!r}; {INSTALL_HINT}")
+    if bundled and Path(bundled).is_file():
+        return None
+    for name in SYSTEM_BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BrowserNotFound(f"no Chromium or Chrome browser found; {INSTALL_HINT}")
+
+
+@asynccontextmanager
+async def browser_context(browser_path: str | None = None) -> AsyncIterator[BrowserContext]:
+    """Yield a fresh headless browser context; everything is closed on exit."""
+    async with async_playwright() as pw:
+        executable = find_browser(browser_path, pw.chromium.executable_path)
+        try:
+            browser: Browser = await pw.chromium.launch(
+                headless=True, executable_path=executable, args=LAUNCH_ARGS
+            )
+        except Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
+            raise BrowserNotFound(f"could not start the browser ({first}); {INSTALL_HINT}") from exc
+        try:
+            yield await browser.new_context()
+        finally:
+            await browser.close()

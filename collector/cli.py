@@ -1,0 +1,163 @@
+"""`collect QUERY`: the command line over collector.job; parse, call, print."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from collector.downloader import DEFAULT_USER_AGENT, DownloadSettings
+from collector.errors import CollectError
+from collector.job import candidate_list, collect, slugify
+from collector.pipeline import Job, Summary
+from common.workspace import resolve_data_dir
+
+EngineName = Enum("EngineName", {name: name for name in ("bing", "duckduckgo", "google", "page")})
+
+app = typer.Typer(add_completion=False, no_args_is_help=True)
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"collect: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _table(summary: Summary) -> Table:
+    table = Table(title=f"collect {summary.query!r} → {summary.label}", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("count", justify="right")
+    for name in ("found", "resumed", "skipped", "ok", "duplicate", "filtered", "failed", "thumbnails"):
+        table.add_row(name, str(getattr(summary, name)))
+    for reason, count in summary.reasons.most_common():
+        table.add_row(f"  {reason}", str(count), style="dim")
+    table.caption = f"{summary.elapsed:.1f}s · workspace {summary.data_dir}"
+    return table
+
+
+@app.command(help="Search for QUERY, download the images, record every candidate's fate.")
+def main_command(
+    query: str = typer.Argument(..., help="What to search for, e.g. 'happy people'."),
+    label: str | None = typer.Option(None, "--label", "-l", help="Class label [default: slug of QUERY]."),
+    engine: EngineName = typer.Option("bing", "--engine", "-e", help="Where to search."),
+    limit: int = typer.Option(100, "--limit", "-n", min=1, help="New, valid, unique images to add."),
+    endpoint: str | None = typer.Option(
+        None,
+        "--endpoint",
+        help="Replace the engine's base URL (bing: its /images/search page; page: the page).",
+    ),
+    data: Path | None = typer.Option(None, "--data", help="Workspace [default: $HAPPYSAD_DATA or ./data]."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout, nothing else."),
+    browser_path: str | None = typer.Option(
+        None, "--browser-path", help="Chromium/Chrome executable [default: $HAPPYSAD_BROWSER, then auto]."
+    ),
+    urls_only: Path | None = typer.Option(
+        None, "--urls-only", help="Only search; write candidates to this Parquet file for img2dataset."
+    ),
+    ignore_robots: bool = typer.Option(
+        False, "--ignore-robots", help="Skip robots.txt and X-Robots-Tag checks."
+    ),
+    user_agent: str = typer.Option(DEFAULT_USER_AGENT, "--user-agent", help="User-Agent for image requests."),
+    concurrency: int = typer.Option(32, "--concurrency", min=1, help="Downloads at once, all hosts."),
+    per_host: int = typer.Option(8, "--per-host", min=1, help="Downloads at once per host."),
+    host_rate: float = typer.Option(
+        20.0, "--host-rate", min=0, help="Requests per second per host (0: no cap)."
+    ),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Read timeout in seconds."),
+    retries: int = typer.Option(3, "--retries", min=0, help="Retries per URL after the first try."),
+    max_bytes: int = typer.Option(40 * 2**20, "--max-bytes", min=1, help="Largest file accepted."),
+    min_size: int = typer.Option(64, "--min-size", min=1, help="Smallest width and height accepted."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try URLs that failed before again."),
+) -> None:
+    chosen_label = label if label is not None else slugify(query)
+    job = Job(query, chosen_label, engine.value, limit, min_size, min_size, retry_failed)
+    settings = DownloadSettings(
+        concurrency=concurrency,
+        per_host=per_host,
+        host_rate=host_rate,
+        connect_timeout=min(10.0, timeout),
+        read_timeout=timeout,
+        retries=retries,
+        max_bytes=max_bytes,
+        user_agent=user_agent,
+        respect_robots=not ignore_robots,
+    )
+    try:
+        data_dir = resolve_data_dir(data)
+        if urls_only is not None:
+            count = asyncio.run(candidate_list(job, urls_only, endpoint, browser_path))
+            result = {
+                "query": query,
+                "label": chosen_label,
+                "engine": engine.value,
+                "candidates": count,
+                "path": str(urls_only),
+            }
+            print(json.dumps(result) if json_out else f"wrote {count} candidates to {urls_only}")
+            return
+        summary = _run(job, data_dir, settings, endpoint, browser_path, show_progress=not json_out)
+    except CollectError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; run the same command again to resume", 130) from None
+    except OSError as exc:
+        raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+    if json_out:
+        print(json.dumps(summary.as_dict()))
+    else:
+        Console().print(_table(summary))
+    if summary.error:
+        raise _fail(summary.error)
+
+
+def _run(
+    job: Job,
+    data_dir: Path,
+    settings: DownloadSettings,
+    endpoint: str | None,
+    browser_path: str | None,
+    show_progress: bool,
+) -> Summary:
+    if not show_progress:
+        return asyncio.run(collect(job, data_dir, settings, endpoint, browser_path))
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "found {task.fields[found]} · dup {task.fields[duplicate]} · "
+            "filtered {task.fields[filtered]} · failed {task.fields[failed]}"
+        ),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task(job.label, total=job.limit, found=0, duplicate=0, filtered=0, failed=0)
+
+        def update(s: Summary) -> None:
+            progress.update(
+                task,
+                completed=s.ok,
+                found=s.found + s.resumed,
+                duplicate=s.duplicate,
+                filtered=s.filtered,
+                failed=s.failed,
+            )
+
+        return asyncio.run(collect(job, data_dir, settings, endpoint, browser_path, update))
+
+
+def main() -> None:
+    app(prog_name="collect")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

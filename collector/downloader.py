@@ -1,0 +1,173 @@
+"""Concurrent, polite, bounded HTTP fetching of image URLs.
+
+Caps: global and per-host concurrency, per-host rate (and robots.txt Crawl-delay),
+connect/read timeouts, a maximum body size. Retries: transport errors, 408, 5xx and 429
+with exponential backoff and jitter; `Retry-After` on 429/503 is honoured up to a cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+
+from collector.politeness import HostLimiter, RobotsCache, opted_out
+
+DEFAULT_USER_AGENT = "happysad-collector/0.1 (image dataset builder; honours robots.txt)"
+RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class DownloadSettings:
+    concurrency: int = 32
+    per_host: int = 8
+    host_rate: float = 20.0  # requests per second per host; 0 = no cap
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.5
+    max_retry_after: float = 120.0
+    max_bytes: int = 40 * 2**20
+    user_agent: str = DEFAULT_USER_AGENT
+    respect_robots: bool = True
+
+
+class FetchProblem(Exception):
+    """A URL gave no usable body. `status` is the manifest status: failed or filtered."""
+
+    status = "failed"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FetchFailed(FetchProblem):
+    """Transport or HTTP failure: the bytes could not be had."""
+
+
+class FetchRefused(FetchProblem):
+    """The owner or our policy says no (robots.txt, noai, too large): not worth a fallback."""
+
+    status = "filtered"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    final_url: str
+    status_code: int
+    content: bytes
+    attempts: int
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse Retry-After as delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class Downloader:
+    """Use as `async with Downloader(settings) as dl: await dl.fetch(url)`."""
+
+    def __init__(self, settings: DownloadSettings) -> None:
+        self.settings = settings
+        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout, pool=None)
+        self.client = httpx.AsyncClient(
+            timeout=timeout,
+            follow_redirects=True,
+            max_redirects=8,
+            headers={"User-Agent": settings.user_agent, "Accept": "image/*,*/*;q=0.5"},
+            limits=httpx.Limits(
+                max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+            ),
+        )
+        self.global_slots = asyncio.Semaphore(settings.concurrency)
+        self.hosts = HostLimiter(settings.per_host, settings.host_rate)
+        self.robots = RobotsCache(self.client, settings.user_agent)
+
+    async def __aenter__(self) -> Downloader:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.client.aclose()
+
+    def _backoff(self, attempt: int) -> float:
+        return self.settings.backoff * (2**attempt) * (0.5 + random.random())
+
+    async def fetch(self, url: str) -> Fetched:
+        """Return the body of `url`, or raise FetchFailed / FetchRefused with a short reason."""
+        host = urlsplit(url).netloc
+        if not host or urlsplit(url).scheme not in ("http", "https"):
+            raise FetchFailed("not an http(s) URL")
+        crawl_delay = 0.0
+        if self.settings.respect_robots:
+            if not await self.robots.allowed(url):
+                raise FetchRefused("disallowed by robots.txt")
+            crawl_delay = await self.robots.crawl_delay(url)
+        last = "no attempt"
+        for attempt in range(self.settings.retries + 1):
+            wait: float | None = None
+            async with self.global_slots, self.hosts.slot(host):
+                await self.hosts.pace(host, crawl_delay)
+                try:
+                    result = await self._get(url, attempt + 1)
+                except httpx.TooManyRedirects as exc:
+                    raise FetchFailed("redirect loop") from exc
+                except httpx.TimeoutException:
+                    last = "timeout"
+                except httpx.TransportError as exc:
+                    last = f"connection error ({type(exc).__name__})"
+                else:
+                    if isinstance(result, Fetched):
+                        return result
+                    last, wait = result
+            if attempt == self.settings.retries:
+                break
+            await asyncio.sleep(self._backoff(attempt) if wait is None else wait)
+        raise FetchFailed(last)
+
+    async def _get(self, url: str, attempt: int) -> Fetched | tuple[str, float | None]:
+        """One request. Returns the result, or (reason, wait) when worth retrying."""
+        s = self.settings
+        async with self.client.stream("GET", url) as response:
+            code = response.status_code
+            if code in RETRYABLE:
+                wait = None
+                if code in (429, 503):
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    if wait is not None and wait > s.max_retry_after:
+                        raise FetchFailed(f"http {code}, Retry-After {wait:.0f}s is too long")
+                return f"http {code}", wait
+            if code >= 400:
+                raise FetchFailed(f"http {code}")
+            directive = opted_out(response.headers.get_list("X-Robots-Tag"), s.user_agent)
+            if directive and s.respect_robots:
+                raise FetchRefused(f"X-Robots-Tag: {directive}")
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > s.max_bytes:
+                raise FetchRefused(f"too large ({int(length)} bytes > {s.max_bytes})")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > s.max_bytes:
+                    raise FetchRefused(f"too large (over {s.max_bytes} bytes)")
+                chunks.append(chunk)
+            return Fetched(url, str(response.url), code, b"".join(chunks), attempt)

@@ -1,0 +1,53 @@
+"""The one interface every engine implements: a query in, ranked image candidates out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from playwright.async_api import BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
+
+from collector.errors import EngineError
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One image an engine points at: the full-size URL and what it knows about it."""
+
+    url: str
+    thumb_url: str | None = None
+    page_url: str | None = None
+    title: str | None = None
+
+
+class Engine(ABC):
+    """A search engine (or a plain page) driven in a real browser.
+
+    `search` is an async generator: the pipeline pulls candidates as fast as it can
+    download them and stops pulling at its limit, so engines scroll only as far as needed.
+    """
+
+    name: ClassVar[str]
+    default_endpoint: ClassVar[str]
+
+    def __init__(self, endpoint: str | None = None) -> None:
+        self.endpoint = endpoint or self.default_endpoint
+
+    @abstractmethod
+    def search(self, context: BrowserContext, query: str) -> AsyncIterator[Candidate]:
+        """Yield candidates in the engine's rank order until it has no more."""
+
+    async def open(self, context: BrowserContext, url: str) -> Page:
+        """Load `url` in a new tab; a network failure or HTTP error becomes an EngineError."""
+        page = await context.new_page()
+        try:
+            response = await page.goto(url, wait_until="domcontentloaded", timeout=30_000)
+        except PlaywrightError as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise EngineError(f"{self.name}: could not load {url} ({reason})") from exc
+        if response is not None and response.status >= 400:
+            raise EngineError(f"{self.name}: {url} answered HTTP {response.status}")
+        return page

@@ -1,0 +1,17 @@
+"""Typed failures the CLI turns into one-line messages and exit code 1."""
+
+
+class CollectError(Exception):
+    """A collection job cannot go on; the message is shown to the user as is."""
+
+
+class BrowserNotFound(CollectError):
+    """No usable Chromium/Chrome executable."""
+
+
+class EngineBlocked(CollectError):
+    """The engine answered with a consent wall, a captcha or a rate-limit page."""
+
+
+class EngineError(CollectError):
+    """The engine's page could not be loaded or parsed."""

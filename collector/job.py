@@ -1,0 +1,92 @@
+"""What `collect` runs: an engine in a browser as the reader, then the pipeline or a URL list."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from collector.browser import browser_context
+from collector.downloader import Downloader, DownloadSettings
+from collector.engines import get_engine
+from collector.errors import CollectError
+from collector.manifest import Manifest
+from collector.pipeline import Job, Pipeline, Summary
+from collector.store import RawStore
+
+_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def slugify(text: str) -> str:
+    """'Happy People!' → 'happy-people': a label that is also a safe folder name."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64]
+
+
+def check_label(label: str) -> str:
+    if not _LABEL.match(label):
+        raise CollectError(
+            f"label {label!r} must be lower-case letters, digits, '-' or '_' (it names a folder)"
+        )
+    return label
+
+
+async def collect(
+    job: Job,
+    data_dir: Path,
+    settings: DownloadSettings,
+    endpoint: str | None = None,
+    browser_path: str | None = None,
+    on_update: Callable[[Summary], None] | None = None,
+) -> Summary:
+    """Search with the job's engine in headless Chromium and download what it finds."""
+    check_label(job.label)
+    engine = get_engine(job.engine, endpoint)
+    with Manifest(data_dir) as manifest:
+        async with browser_context(browser_path) as context, Downloader(settings) as downloader:
+            pipeline = Pipeline(job, manifest, RawStore(data_dir), downloader, on_update)
+            return await pipeline.run(engine.search(context, job.query))
+
+
+async def candidate_list(
+    job: Job, out: Path, endpoint: str | None = None, browser_path: str | None = None
+) -> int:
+    """Write up to `job.limit` candidates as Parquet in img2dataset's input layout.
+
+    Columns: url, caption (img2dataset's `--url_col`/`--caption_col` defaults), then
+    label, page_url, thumb_url, query, engine, rank for `--save_additional_columns`.
+    """
+    check_label(job.label)
+    engine = get_engine(job.engine, endpoint)
+    rows: list[dict[str, object]] = []
+    seen: set[str] = set()
+    async with browser_context(browser_path) as context:
+        results = engine.search(context, job.query)
+        async for candidate in results:
+            if candidate.url in seen:
+                continue
+            seen.add(candidate.url)
+            rows.append(
+                {
+                    "url": candidate.url,
+                    "caption": candidate.title or "",
+                    "label": job.label,
+                    "page_url": candidate.page_url,
+                    "thumb_url": candidate.thumb_url,
+                    "query": job.query,
+                    "engine": job.engine,
+                    "rank": len(rows) + 1,
+                }
+            )
+            if len(rows) >= job.limit:
+                break
+        await results.aclose()
+    if not rows:
+        raise CollectError(f"{job.engine} found no images for {job.query!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), out)
+    return len(rows)

@@ -1,0 +1,253 @@
+"""reader → downloader → writer, with a manifest row recording every candidate's fate.
+
+The reader is any async iterable of candidates (an engine in a browser, or a plain
+list); the downloader fetches and checks; the writer stores unique bytes once. The
+run stops when `limit` new, valid, unique images are stored for the label, and
+continues where an earlier run stopped: unfinished rows first, known URLs skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import time
+from collections import Counter
+from collections.abc import AsyncIterable, Callable
+from dataclasses import asdict, dataclass, field, replace
+
+from playwright.async_api import Error as PlaywrightError
+
+from collector.downloader import Downloader, Fetched, FetchFailed, FetchProblem
+from collector.engines.base import Candidate
+from collector.errors import CollectError
+from collector.manifest import Manifest, Row, Stored
+from collector.store import RawStore
+from common.images import ImageInfo, ImageRejected, inspect_image
+
+
+@dataclass
+class Job:
+    query: str
+    label: str
+    engine: str
+    limit: int = 100
+    min_width: int = 64
+    min_height: int = 64
+    retry_failed: bool = False
+
+
+@dataclass
+class Summary:
+    query: str
+    label: str
+    engine: str
+    limit: int
+    data_dir: str
+    found: int = 0
+    resumed: int = 0
+    skipped: int = 0
+    ok: int = 0
+    duplicate: int = 0
+    filtered: int = 0
+    failed: int = 0
+    thumbnails: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["reasons"] = dict(self.reasons.most_common())
+        return out
+
+
+class Rejected(Exception):
+    """A candidate yielded no image: `status` for the manifest, `key` for counting reasons."""
+
+    def __init__(self, status: str, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.key = key
+        self.reason = reason
+
+
+def _key(problem: FetchProblem | ImageRejected) -> str:
+    """The short form reasons are counted by: 'http 404', 'corrupt image', 'too large'."""
+    return problem.reason.split(" (")[0]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        job: Job,
+        manifest: Manifest,
+        store: RawStore,
+        downloader: Downloader,
+        on_update: Callable[[Summary], None] | None = None,
+    ) -> None:
+        self.job = job
+        self.manifest = manifest
+        self.store = store
+        self.downloader = downloader
+        self.on_update = on_update or (lambda summary: None)
+        self.summary = Summary(job.query, job.label, job.engine, job.limit, str(manifest.data_dir))
+
+    async def run(self, candidates: AsyncIterable[Candidate]) -> Summary:
+        started = time.monotonic()
+        self.store.clear_staging()
+        self.manifest.reconcile()
+        workers_count = max(1, self.downloader.settings.concurrency)
+        queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=workers_count)
+        stop = asyncio.Event()  # the limit is reached, or a worker failed
+
+        producer = asyncio.create_task(self._produce(candidates, queue, workers_count))
+        workers = [asyncio.create_task(self._work(queue, stop)) for _ in range(workers_count)]
+        stopper = asyncio.create_task(stop.wait())
+        everyone = asyncio.gather(*workers, return_exceptions=True)
+        try:
+            await asyncio.wait([stopper, everyone], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (producer, stopper, *workers):
+                task.cancel()
+            outcomes = await asyncio.gather(producer, stopper, *workers, return_exceptions=True)
+            if hasattr(candidates, "aclose"):
+                with contextlib.suppress(Exception):
+                    await candidates.aclose()
+        for outcome in outcomes:
+            if isinstance(outcome, CollectError):
+                self.summary.error = str(outcome)
+            elif isinstance(outcome, Exception):
+                raise outcome  # a bug, not an expected failure
+        self.summary.elapsed = round(time.monotonic() - started, 3)
+        self.on_update(self.summary)
+        return self.summary
+
+    async def _produce(
+        self, candidates: AsyncIterable[Candidate], queue: asyncio.Queue[Row | None], workers: int
+    ) -> None:
+        job, summary = self.job, self.summary
+        queued: set[str] = set()
+        try:
+            for row in self.manifest.unfinished(job.label, job.query, job.retry_failed):
+                queued.add(row.url)
+                summary.resumed += 1
+                await queue.put(row)
+            rank = 0
+            async for candidate in candidates:
+                rank += 1
+                if candidate.url in queued:
+                    continue
+                row = self.manifest.add(
+                    query=job.query,
+                    label=job.label,
+                    engine=job.engine,
+                    rank=rank,
+                    url=candidate.url,
+                    page_url=candidate.page_url,
+                    title=candidate.title,
+                    thumb_url=candidate.thumb_url,
+                )
+                if row is None:
+                    summary.skipped += 1
+                    continue
+                queued.add(candidate.url)
+                summary.found += 1
+                self.on_update(summary)
+                await queue.put(row)
+        except CollectError as exc:
+            summary.error = str(exc)
+        except PlaywrightError as exc:
+            first = (str(exc).strip().splitlines() or ["unknown error"])[0]
+            summary.error = f"{job.engine}: the browser failed ({first})"
+        for _ in range(workers):  # not in `finally`: a cancelled producer must not block here
+            await queue.put(None)
+
+    async def _work(self, queue: asyncio.Queue[Row | None], stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                row = await queue.get()
+                if row is None:
+                    return
+                await self._handle(row)
+                if self.summary.ok >= self.job.limit:
+                    stop.set()
+        except Exception:
+            stop.set()
+            raise
+
+    async def _check(self, url: str) -> tuple[Fetched, ImageInfo]:
+        fetched = await self.downloader.fetch(url)
+        info = await asyncio.to_thread(
+            inspect_image, fetched.content, min_width=self.job.min_width, min_height=self.job.min_height
+        )
+        return fetched, info
+
+    async def _acquire(self, row: Row) -> tuple[Fetched, ImageInfo, str | None]:
+        """Fetch and check the full image; fall back to the thumbnail when that fails."""
+        try:
+            fetched, info = await self._check(row.url)
+            return fetched, info, None
+        except (FetchProblem, ImageRejected) as exc:
+            status = exc.status if isinstance(exc, FetchProblem) else "filtered"
+            refused = isinstance(exc, FetchProblem) and not isinstance(exc, FetchFailed)
+            if refused or not row.thumb_url or exc.reason == "too small":
+                raise Rejected(status, _key(exc), str(exc)) from exc
+            try:
+                fetched, info = await self._check(row.thumb_url)
+            except (FetchProblem, ImageRejected) as second:
+                raise Rejected(status, _key(exc), f"{exc}; thumbnail: {second}") from second
+            return fetched, info, f"thumbnail; full image: {exc}"
+
+    async def _handle(self, row: Row) -> None:
+        summary = self.summary
+        try:
+            fetched, info, note = await self._acquire(row)
+            staged = await asyncio.to_thread(self.store.stage, fetched.content)
+        except Rejected as rejection:
+            self.manifest.finish(row.id, rejection.status, rejection.reason)
+            setattr(summary, rejection.status, getattr(summary, rejection.status) + 1)
+            summary.reasons[rejection.key] += 1
+            self.on_update(summary)
+            return
+        except OSError as exc:
+            raise CollectError(self._disk_message(exc)) from exc
+        # From here to the end no await: the writer runs as one step in the event loop.
+        sha = self.store.digest(fetched.content)
+        stored = Stored(
+            sha256=sha,
+            path=self.store.relative_path(self.job.label, sha, info.ext),
+            width=info.width,
+            height=info.height,
+            format=info.format,
+            bytes=len(fetched.content),
+            is_thumbnail=note is not None,
+            fetched_url=fetched.final_url,
+            attempts=fetched.attempts,
+            reason=note,
+        )
+        holder = self.manifest.holder_of(self.job.label, sha)
+        if holder is not None or summary.ok >= self.job.limit:
+            staged.unlink(missing_ok=True)
+            if holder is None:
+                return  # over the limit: stays pending for the next run
+            reason = f"same bytes as {holder['url']}"
+            self.manifest.store(row.id, "duplicate", replace(stored, path=holder["path"], reason=reason))
+            summary.duplicate += 1
+            summary.reasons["duplicate"] += 1
+        else:
+            try:
+                self.manifest.store(row.id, "writing", stored)
+                self.store.publish(staged, stored.path)
+            except OSError as exc:
+                staged.unlink(missing_ok=True)
+                raise CollectError(self._disk_message(exc)) from exc
+            self.manifest.mark_ok(row.id)
+            summary.ok += 1
+            summary.thumbnails += note is not None
+        self.on_update(summary)
+
+    def _disk_message(self, exc: OSError) -> str:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"disk full writing to {self.manifest.data_dir}; free some space and rerun to resume"
+        return f"cannot write to {self.manifest.data_dir}: {exc.strerror or exc}"

@@ -1,0 +1,109 @@
+"""Being a good guest on image hosts: robots.txt, opt-out headers and a per-host rate cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from urllib.parse import urlsplit
+
+import httpx
+from protego import Protego
+
+# `X-Robots-Tag` directives by which owners opt images out of AI training sets.
+OPT_OUT_DIRECTIVES = frozenset({"noai", "noimageai"})
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def opted_out(header_values: list[str], user_agent: str) -> str | None:
+    """Return the opt-out directive that applies to us, if any.
+
+    Values look like `noai`, `noimageai, noindex` or `otherbot: noai`; a directive
+    prefixed by another agent's name does not apply.
+    """
+    agent = user_agent.split("/")[0].lower()
+    for value in header_values:
+        scope = ""
+        body = value
+        head, sep, rest = value.partition(":")
+        if sep and "," not in head and head.strip().lower() not in OPT_OUT_DIRECTIVES:
+            scope, body = head.strip().lower(), rest
+        if scope and scope not in ("*", agent):
+            continue
+        for directive in body.split(","):
+            if directive.strip().lower() in OPT_OUT_DIRECTIVES:
+                return directive.strip().lower()
+    return None
+
+
+class RobotsCache:
+    """robots.txt per origin, fetched once, read with Protego (RFC 9309 semantics).
+
+    A missing robots.txt (4xx) allows everything; a server error or an unreachable
+    host disallows everything for this run, as the RFC asks.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, user_agent: str) -> None:
+        self.client = client
+        self.user_agent = user_agent
+        self._rules: dict[str, Protego | bool] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def _load(self, site: str) -> Protego | bool:
+        try:
+            response = await self.client.get(f"{site}/robots.txt", follow_redirects=True)
+        except httpx.HTTPError:
+            return False
+        if response.status_code >= 500:
+            return False
+        if response.status_code >= 400:
+            return True
+        return Protego.parse(response.text)
+
+    async def rules(self, url: str) -> Protego | bool:
+        site = origin(url)
+        async with self._locks[site]:
+            if site not in self._rules:
+                self._rules[site] = await self._load(site)
+        return self._rules[site]
+
+    async def allowed(self, url: str) -> bool:
+        rules = await self.rules(url)
+        return rules if isinstance(rules, bool) else rules.can_fetch(url, self.user_agent)
+
+    async def crawl_delay(self, url: str) -> float:
+        rules = await self.rules(url)
+        delay = None if isinstance(rules, bool) else rules.crawl_delay(self.user_agent)
+        return float(delay or 0.0)
+
+
+class HostLimiter:
+    """Caps concurrent requests and request rate per host."""
+
+    def __init__(self, per_host: int, rate: float) -> None:
+        self.per_host = per_host
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self.per_host)
+        )
+        self._next: dict[str, float] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def slot(self, host: str) -> asyncio.Semaphore:
+        return self._slots[host]
+
+    async def pace(self, host: str, min_interval: float = 0.0) -> None:
+        """Wait until this host may receive its next request."""
+        interval = max(self.interval, min_interval)
+        if interval <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._locks[host]:
+            now = loop.time()
+            start = max(now, self._next.get(host, now))
+            self._next[host] = start + interval
+        if start > now:
+            await asyncio.sleep(start - now)

@@ -1,0 +1,94 @@
+"""Decide whether some bytes are a real raster image, without trusting names or headers.
+
+Scraped "images" are often HTML error pages, SVG logos, truncated transfers or
+decompression bombs; each is rejected here with a short reason that ends up in a
+manifest, instead of crashing a later stage.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+# A scraped photo is rarely above 50 megapixels; a bomb is far above it.
+MAX_PIXELS = 50_000_000
+
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
+
+
+class ImageRejected(ValueError):
+    """The bytes are not a usable image; `reason` is a short, stable label for manifests."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    ext: str
+    width: int
+    height: int
+    mode: str
+    frames: int
+
+
+def sniff(head: bytes) -> str | None:
+    """Name the format from magic bytes, or None when no raster format matches."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head.startswith(b"BM"):
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    return None
+
+
+def _describe_non_image(head: bytes) -> str:
+    text = head.lstrip()[:256].lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in text:
+        return "html page, not an image"
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
+        return "svg, not a raster image"
+    if not head:
+        return "empty file"
+    return "unknown format"
+
+
+def inspect_image(
+    data: bytes, *, min_width: int = 0, min_height: int = 0, max_pixels: int = MAX_PIXELS
+) -> ImageInfo:
+    """Check magic bytes, pixel count, then decode every pixel; raise ImageRejected if unusable."""
+    fmt = sniff(data[:16])
+    if fmt is None:
+        raise ImageRejected(_describe_non_image(data[:4096]))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageRejected("decompression bomb", f"{width}x{height} pixels")
+            img.load()
+            frames = getattr(img, "n_frames", 1)
+            mode = img.mode
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("decompression bomb", str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected("corrupt image", str(exc)) from exc
+    if width < min_width or height < min_height:
+        raise ImageRejected("too small", f"{width}x{height} < {min_width}x{min_height}")
+    return ImageInfo(fmt, _EXTENSIONS[fmt], width, height, mode, frames)

@@ -1,0 +1,17 @@
+"""Where the workspace lives: `--data DIR`, else `$HAPPYSAD_DATA`, else `./data`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_VAR = "HAPPYSAD_DATA"
+DEFAULT = "data"
+
+
+def resolve_data_dir(option: Path | None = None) -> Path:
+    """Return the absolute workspace directory, creating it so every stage can rely on it."""
+    chosen = option if option is not None else Path(os.environ.get(ENV_VAR) or DEFAULT)
+    path = chosen.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
