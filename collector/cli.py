@@ -102,7 +102,9 @@ def main_command(
             }
             print(json.dumps(result) if json_out else f"wrote {count} candidates to {urls_only}")
             return
-        summary = _run(job, data_dir, settings, endpoint, browser_path, show_progress=not json_out)
+        summary = _run(
+            job, data_dir, settings, endpoint, browser_path, show_progress=not json_out and err.is_terminal
+        )
     except CollectError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterable, Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -119,6 +121,9 @@ class Pipeline:
                 self.summary.error = str(outcome)
             elif isinstance(outcome, Exception):
                 raise outcome  # a bug, not an expected failure
+        s = self.summary
+        if not (s.error or s.found or s.resumed or s.skipped):
+            s.error = f"{s.engine} found no images for {s.query!r}"
         self.summary.elapsed = round(time.monotonic() - started, 3)
         self.on_update(self.summary)
         return self.summary
@@ -157,6 +162,8 @@ class Pipeline:
                 await queue.put(row)
         except CollectError as exc:
             summary.error = str(exc)
+        except sqlite3.Error as exc:
+            summary.error = self._disk_message(exc)
         except PlaywrightError as exc:
             first = (str(exc).strip().splitlines() or ["unknown error"])[0]
             summary.error = f"{job.engine}: the browser failed ({first})"
@@ -200,19 +207,28 @@ class Pipeline:
             return fetched, info, f"thumbnail; full image: {exc}"
 
     async def _handle(self, row: Row) -> None:
-        summary = self.summary
+        staged: Path | None = None
         try:
-            fetched, info, note = await self._acquire(row)
-            staged = await asyncio.to_thread(self.store.stage, fetched.content)
-        except Rejected as rejection:
-            self.manifest.finish(row.id, rejection.status, rejection.reason)
-            setattr(summary, rejection.status, getattr(summary, rejection.status) + 1)
-            summary.reasons[rejection.key] += 1
-            self.on_update(summary)
-            return
-        except OSError as exc:
+            try:
+                fetched, info, note = await self._acquire(row)
+                staged = await asyncio.to_thread(self.store.stage, fetched.content)
+                self._write(row, fetched, info, note, staged)
+            except Rejected as rejection:
+                self._reject(row, rejection)
+        except (OSError, sqlite3.Error) as exc:
+            if staged is not None:
+                staged.unlink(missing_ok=True)
             raise CollectError(self._disk_message(exc)) from exc
-        # From here to the end no await: the writer runs as one step in the event loop.
+        self.on_update(self.summary)
+
+    def _reject(self, row: Row, rejection: Rejected) -> None:
+        self.manifest.finish(row.id, rejection.status, rejection.reason)
+        setattr(self.summary, rejection.status, getattr(self.summary, rejection.status) + 1)
+        self.summary.reasons[rejection.key] += 1
+
+    def _write(self, row: Row, fetched: Fetched, info: ImageInfo, note: str | None, staged: Path) -> None:
+        """Store unique bytes once; runs without awaiting, as one step of the event loop."""
+        summary = self.summary
         sha = self.store.digest(fetched.content)
         stored = Stored(
             sha256=sha,
@@ -236,18 +252,15 @@ class Pipeline:
             summary.duplicate += 1
             summary.reasons["duplicate"] += 1
         else:
-            try:
-                self.manifest.store(row.id, "writing", stored)
-                self.store.publish(staged, stored.path)
-            except OSError as exc:
-                staged.unlink(missing_ok=True)
-                raise CollectError(self._disk_message(exc)) from exc
+            self.manifest.store(row.id, "writing", stored)
+            self.store.publish(staged, stored.path)
             self.manifest.mark_ok(row.id)
             summary.ok += 1
             summary.thumbnails += note is not None
-        self.on_update(summary)
 
-    def _disk_message(self, exc: OSError) -> str:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    def _disk_message(self, exc: OSError | sqlite3.Error) -> str:
+        full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        if full or "full" in str(exc):
             return f"disk full writing to {self.manifest.data_dir}; free some space and rerun to resume"
-        return f"cannot write to {self.manifest.data_dir}: {exc.strerror or exc}"
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return f"cannot write to {self.manifest.data_dir}: {detail}"

@@ -40,14 +40,14 @@ class Engine(ABC):
     def search(self, context: BrowserContext, query: str) -> AsyncIterator[Candidate]:
         """Yield candidates in the engine's rank order until it has no more."""
 
-    async def open(self, context: BrowserContext, url: str) -> Page:
-        """Load `url` in a new tab; a network failure or HTTP error becomes an EngineError."""
+    async def open(self, context: BrowserContext, url: str, strict: bool = True) -> Page:
+        """Load `url` in a new tab; a network failure (or, if strict, an HTTP error) is an EngineError."""
         page = await context.new_page()
         try:
             response = await page.goto(url, wait_until="domcontentloaded", timeout=30_000)
         except PlaywrightError as exc:
             reason = str(exc).strip().splitlines()[0]
             raise EngineError(f"{self.name}: could not load {url} ({reason})") from exc
-        if response is not None and response.status >= 400:
+        if strict and response is not None and response.status >= 400:
             raise EngineError(f"{self.name}: {url} answered HTTP {response.status}")
         return page

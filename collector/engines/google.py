@@ -61,9 +61,8 @@ class Google(Engine):
     scrolls = 5
 
     async def search(self, context: BrowserContext, query: str) -> AsyncIterator[Candidate]:
-        page = await self.open(
-            context, f"{self.endpoint}?{urlencode({'q': query, 'tbm': 'isch', 'udm': '2', 'hl': 'en'})}"
-        )
+        url = f"{self.endpoint}?{urlencode({'q': query, 'tbm': 'isch', 'udm': '2', 'hl': 'en'})}"
+        page = await self.open(context, url, strict=False)
         reason = await blocked_reason(page)
         if reason:
             raise EngineBlocked(f"{reason}; try --engine bing or duckduckgo")

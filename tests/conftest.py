@@ -1,0 +1,65 @@
+"""Shared fixtures: the loopback fixture site and a way to run the real `collect` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from collector.demo.server import serve
+from tests.fixture_site import FixtureSite, build
+
+
+@dataclass
+class LiveSite:
+    url: str
+    site: FixtureSite
+
+
+@pytest.fixture(scope="session")
+def live() -> Iterator[LiveSite]:
+    site = build()
+    with serve(site) as url:
+        yield LiveSite(url, site)
+
+
+def run_collect(*args: str, data: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user would."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "collector.cli", *args, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def run_json(*args: str, data: Path) -> dict:
+    result = run_collect(*args, "--json", data=data)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def rows(data: Path) -> list[dict]:
+    db = sqlite3.connect(data / "collection.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM candidates ORDER BY id")]
+    finally:
+        db.close()
+
+
+def by_url(data: Path) -> dict[str, dict]:
+    return {r["url"]: r for r in rows(data)}
+
+
+def raw_files(data: Path) -> list[Path]:
+    return sorted(p for p in (data / "raw").rglob("*") if p.is_file())
