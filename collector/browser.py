@@ -68,3 +68,22 @@ async def browser_context(browser_path: str | None = None) -> AsyncIterator[Brow
             yield await browser.new_context()
         finally:
             await browser.close()
+
+
+def locate() -> str:
+    """Say which browser `collect` would launch; raises BrowserNotFound if none."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        bundled = pw.chromium.executable_path
+    return find_browser(None, bundled) or bundled
+
+
+if __name__ == "__main__":  # `python -m collector.browser`: exit 0 if a browser is usable
+    import sys
+
+    try:
+        print(locate())
+    except BrowserNotFound as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(1)

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from collector.downloader import DEFAULT_USER_AGENT, DownloadSettings
 from collector.errors import CollectError
-from collector.job import candidate_list, collect, slugify
+from collector.job import candidate_list, check_label, collect, slugify
 from collector.pipeline import Job, Summary
 from common.workspace import resolve_data_dir
 
@@ -77,6 +77,10 @@ def main_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try URLs that failed before again."),
 ) -> None:
     chosen_label = label if label is not None else slugify(query)
+    try:
+        check_label(chosen_label)
+    except CollectError as exc:
+        raise _fail(str(exc), 2) from None
     job = Job(query, chosen_label, engine.value, limit, min_size, min_size, retry_failed)
     settings = DownloadSettings(
         concurrency=concurrency,

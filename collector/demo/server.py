@@ -6,6 +6,7 @@ on every path so tests can prove what was (and was not) requested.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import Counter
@@ -101,6 +102,11 @@ def _handler_class(site: Site) -> type[BaseHTTPRequestHandler]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients hanging up (a cancelled download) are normal here, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @contextmanager

@@ -1,0 +1,37 @@
+# `make demo` runs the main job end to end (offline); `make test` runs the test suite.
+# Both install what they need: a virtual env with the package, and a Chromium if none is found.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# Playwright's own browser if installed, else a system Chromium; else Debian's package.
+browser: install
+	@$(BIN)/python -m collector.browser >/dev/null 2>&1 || { \
+		echo "no Chromium found: installing Debian's chromium package"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@echo "browser: $$($(BIN)/python -m collector.browser)"
+
+demo: browser
+	BIN=$(BIN) bash scripts/demo.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: browser lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache .ruff_cache
