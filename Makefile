@@ -33,5 +33,14 @@ lint: install
 test: browser lint
 	$(BIN)/pytest -q
 
+# Benchmarks compare against other tools; those live in their own env to keep ours clean.
+.venv-bench/.installed:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet img2dataset
+	touch $@
+
+bench: install .venv-bench/.installed
+	$(BIN)/python bench/collect_throughput.py --img2dataset .venv-bench/bin/img2dataset
+
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench demo-data .pytest_cache .ruff_cache

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from collector.politeness import HostLimiter, RobotsCache, opted_out
 
@@ -82,57 +82,65 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 class Downloader:
-    """Use as `async with Downloader(settings) as dl: await dl.fetch(url)`."""
+    """Use as `async with Downloader(settings) as dl: await dl.fetch(url)`.
+
+    aiohttp rather than httpx: on this 2-core machine httpx's connection pool spends
+    most of its time scanning idle connections at 64 parallel requests (measured:
+    about 6x slower than aiohttp on the same loopback host, see bench/).
+    """
 
     def __init__(self, settings: DownloadSettings) -> None:
         self.settings = settings
-        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout, pool=None)
-        self.client = httpx.AsyncClient(
-            timeout=timeout,
-            follow_redirects=True,
-            max_redirects=8,
-            headers={"User-Agent": settings.user_agent, "Accept": "image/*,*/*;q=0.5"},
-            limits=httpx.Limits(
-                max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-            ),
-        )
         self.global_slots = asyncio.Semaphore(settings.concurrency)
         self.hosts = HostLimiter(settings.per_host, settings.host_rate)
-        self.robots = RobotsCache(self.client, settings.user_agent)
+        self.session: aiohttp.ClientSession | None = None
+        self.robots: RobotsCache | None = None
 
     async def __aenter__(self) -> Downloader:
+        s = self.settings
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(sock_connect=s.connect_timeout, sock_read=s.read_timeout),
+            headers={"User-Agent": s.user_agent, "Accept": "image/*,*/*;q=0.5"},
+            connector=aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=s.per_host),
+        )
+        self.robots = RobotsCache(self.session)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.client.aclose()
+        if self.session is not None:
+            await self.session.close()
 
     def _backoff(self, attempt: int) -> float:
         return self.settings.backoff * (2**attempt) * (0.5 + random.random())
 
     async def fetch(self, url: str) -> Fetched:
         """Return the body of `url`, or raise FetchFailed / FetchRefused with a short reason."""
-        host = urlsplit(url).netloc
-        if not host or urlsplit(url).scheme not in ("http", "https"):
+        assert self.robots is not None, "use Downloader as an async context manager"
+        parts = urlsplit(url)
+        if not parts.netloc or parts.scheme not in ("http", "https"):
             raise FetchFailed("not an http(s) URL")
         crawl_delay = 0.0
         if self.settings.respect_robots:
-            if not await self.robots.allowed(url):
+            rules = await self.robots.rules(url)
+            if not rules.allowed(url, self.settings.user_agent):
                 raise FetchRefused("disallowed by robots.txt")
-            crawl_delay = await self.robots.crawl_delay(url)
+            crawl_delay = rules.crawl_delay(self.settings.user_agent)
         last = "no attempt"
         for attempt in range(self.settings.retries + 1):
             wait: float | None = None
-            async with self.global_slots, self.hosts.slot(host):
-                await self.hosts.pace(host, crawl_delay)
+            async with self.global_slots, self.hosts.slot(parts.netloc):
+                await self.hosts.pace(parts.netloc, crawl_delay)
                 try:
                     result = await self._get(url, attempt + 1)
-                except httpx.TooManyRedirects as exc:
+                except aiohttp.TooManyRedirects as exc:
                     raise FetchFailed("redirect loop") from exc
-                except httpx.TimeoutException:
+                except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
                     last = "timeout"
-                except httpx.TransportError as exc:
+                except aiohttp.ClientPayloadError:
+                    last = "incomplete body"
+                except aiohttp.ClientError as exc:
                     last = f"connection error ({type(exc).__name__})"
                 else:
                     if isinstance(result, Fetched):
@@ -146,8 +154,9 @@ class Downloader:
     async def _get(self, url: str, attempt: int) -> Fetched | tuple[str, float | None]:
         """One request. Returns the result, or (reason, wait) when worth retrying."""
         s = self.settings
-        async with self.client.stream("GET", url) as response:
-            code = response.status_code
+        assert self.session is not None
+        async with self.session.get(url, allow_redirects=True, max_redirects=8) as response:
+            code = response.status
             if code in RETRYABLE:
                 wait = None
                 if code in (429, 503):
@@ -157,15 +166,15 @@ class Downloader:
                 return f"http {code}", wait
             if code >= 400:
                 raise FetchFailed(f"http {code}")
-            directive = opted_out(response.headers.get_list("X-Robots-Tag"), s.user_agent)
+            directive = opted_out(response.headers.getall("X-Robots-Tag", []), s.user_agent)
             if directive and s.respect_robots:
                 raise FetchRefused(f"X-Robots-Tag: {directive}")
-            length = response.headers.get("Content-Length", "")
-            if length.isdigit() and int(length) > s.max_bytes:
-                raise FetchRefused(f"too large ({int(length)} bytes > {s.max_bytes})")
+            length = response.content_length
+            if length is not None and length > s.max_bytes:
+                raise FetchRefused(f"too large ({length} bytes > {s.max_bytes})")
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.content.iter_chunked(1 << 16):
                 size += len(chunk)
                 if size > s.max_bytes:
                     raise FetchRefused(f"too large (over {s.max_bytes} bytes)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from collector.browser import browser_context
 from collector.downloader import Downloader, DownloadSettings
-from collector.engines import get_engine
+from collector.engines import Candidate, get_engine
 from collector.errors import CollectError
 from collector.manifest import Manifest
 from collector.pipeline import Job, Pipeline, Summary
@@ -44,12 +44,24 @@ async def collect(
     on_update: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Search with the job's engine in headless Chromium and download what it finds."""
-    check_label(job.label)
     engine = get_engine(job.engine, endpoint)
+    async with browser_context(browser_path) as context:
+        return await download(job, data_dir, settings, engine.search(context, job.query), on_update)
+
+
+async def download(
+    job: Job,
+    data_dir: Path,
+    settings: DownloadSettings,
+    candidates: AsyncIterable[Candidate],
+    on_update: Callable[[Summary], None] | None = None,
+) -> Summary:
+    """Run the downloader and writer over any reader of candidates (an engine, a URL list)."""
+    check_label(job.label)
     with Manifest(data_dir) as manifest:
-        async with browser_context(browser_path) as context, Downloader(settings) as downloader:
+        async with Downloader(settings) as downloader:
             pipeline = Pipeline(job, manifest, RawStore(data_dir), downloader, on_update)
-            return await pipeline.run(engine.search(context, job.query))
+            return await pipeline.run(candidates)
 
 
 async def candidate_list(

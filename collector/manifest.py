@@ -86,6 +86,7 @@ class Stored:
 class Manifest:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / FILENAME
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row

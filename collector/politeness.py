@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from protego import Protego
 
 # `X-Robots-Tag` directives by which owners opt images out of AI training sets.
@@ -39,6 +40,20 @@ def opted_out(header_values: list[str], user_agent: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class RobotsRules:
+    """One origin's robots.txt; `parsed` None means allow or disallow all, per `default`."""
+
+    parsed: Protego | None = None
+    default: bool = True
+
+    def allowed(self, url: str, user_agent: str) -> bool:
+        return self.default if self.parsed is None else self.parsed.can_fetch(url, user_agent)
+
+    def crawl_delay(self, user_agent: str) -> float:
+        return float((self.parsed and self.parsed.crawl_delay(user_agent)) or 0.0)
+
+
 class RobotsCache:
     """robots.txt per origin, fetched once, read with Protego (RFC 9309 semantics).
 
@@ -46,38 +61,28 @@ class RobotsCache:
     host disallows everything for this run, as the RFC asks.
     """
 
-    def __init__(self, client: httpx.AsyncClient, user_agent: str) -> None:
-        self.client = client
-        self.user_agent = user_agent
-        self._rules: dict[str, Protego | bool] = {}
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self._rules: dict[str, RobotsRules] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def _load(self, site: str) -> Protego | bool:
+    async def _load(self, site: str) -> RobotsRules:
         try:
-            response = await self.client.get(f"{site}/robots.txt", follow_redirects=True)
-        except httpx.HTTPError:
-            return False
-        if response.status_code >= 500:
-            return False
-        if response.status_code >= 400:
-            return True
-        return Protego.parse(response.text)
+            async with self.session.get(f"{site}/robots.txt", allow_redirects=True) as response:
+                if response.status >= 500:
+                    return RobotsRules(default=False)
+                if response.status >= 400:
+                    return RobotsRules()
+                return RobotsRules(Protego.parse(await response.text(errors="replace")))
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return RobotsRules(default=False)
 
-    async def rules(self, url: str) -> Protego | bool:
+    async def rules(self, url: str) -> RobotsRules:
         site = origin(url)
         async with self._locks[site]:
             if site not in self._rules:
                 self._rules[site] = await self._load(site)
         return self._rules[site]
-
-    async def allowed(self, url: str) -> bool:
-        rules = await self.rules(url)
-        return rules if isinstance(rules, bool) else rules.can_fetch(url, self.user_agent)
-
-    async def crawl_delay(self, url: str) -> float:
-        rules = await self.rules(url)
-        delay = None if isinstance(rules, bool) else rules.crawl_delay(self.user_agent)
-        return float(delay or 0.0)
 
 
 class HostLimiter:

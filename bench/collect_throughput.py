@@ -1,0 +1,184 @@
+"""Downloader throughput: happysad's collector vs img2dataset vs a plain sequential loop.
+
+One loopback image host with added latency per request serves N distinct JPEGs; each
+contender downloads the same URL list into its own folder, timed wall-clock from start
+to finish (process start-up included for img2dataset, as a user would see it). The
+sequential loop runs on a sample of the list (it would take minutes otherwise); all
+figures are images per second, so they compare directly.
+
+    python bench/collect_throughput.py [--urls 1000] [--latency 0.05] [--img2dataset PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from collector.demo import pictures
+from collector.demo.server import Response, Site, serve
+from collector.downloader import DownloadSettings
+from collector.engines import Candidate
+from collector.job import download
+from collector.pipeline import Job
+
+
+def _host_process(count: int, latency: float, ready: mp.Queue) -> None:
+    with serve(image_host(count, latency)) as base:
+        ready.put(base)
+        time.sleep(3600)
+
+
+@contextmanager
+def image_host_process(count: int, latency: float) -> Iterator[str]:
+    """The host runs in its own process, so no contender shares a GIL with it."""
+    ready: mp.Queue = mp.Queue()
+    process = mp.Process(target=_host_process, args=(count, latency, ready), daemon=True)
+    process.start()
+    try:
+        yield ready.get(timeout=120)
+    finally:
+        process.terminate()
+        process.join()
+
+
+def image_host(count: int, latency: float) -> Site:
+    images = [pictures.jpeg(pictures.face(i, "happy", (256, 192))) for i in range(count)]
+    site = Site(latency=latency)
+    site.route("/robots.txt", lambda r: Response(b"User-agent: *\nAllow: /\n", 200, "text/plain"))
+    site.route(
+        "/img/*",
+        lambda r: Response(images[int(r.path.rsplit("/", 1)[1].split(".")[0])], content_type="image/jpeg"),
+    )
+    return site
+
+
+def run_happysad(urls: list[str], out: Path, concurrency: int) -> int:
+    async def reader():
+        for url in urls:
+            yield Candidate(url)
+
+    settings = DownloadSettings(concurrency=concurrency, per_host=concurrency, host_rate=0)
+    job = Job("bench", "bench", "list", limit=len(urls), min_width=1, min_height=1)
+    return asyncio.run(download(job, out, settings, reader())).ok
+
+
+def run_img2dataset(binary: str, urls: list[str], out: Path, threads: int) -> int:
+    listing = out.parent / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    subprocess.run(
+        [
+            binary,
+            "--url_list",
+            str(listing),
+            "--input_format",
+            "txt",
+            "--output_folder",
+            str(out),
+            "--output_format",
+            "files",
+            "--processes_count",
+            "1",
+            "--thread_count",
+            str(threads),
+            "--resize_mode",
+            "no",
+            "--retries",
+            "0",
+            "--timeout",
+            "10",
+            "--enable_wandb",
+            "False",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return len(list(out.rglob("*.jpg")))
+
+
+def run_sequential(urls: list[str], out: Path) -> int:
+    """What a notebook does: fetch one URL after another."""
+    out.mkdir(parents=True)
+    for i, url in enumerate(urls):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            (out / f"{i}.jpg").write_bytes(response.read())
+    return len(urls)
+
+
+def timed(fn, *args) -> tuple[int, float]:
+    start = time.perf_counter()
+    done = fn(*args)
+    return done, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--urls", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every response")
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="happysad downloads / img2dataset threads"
+    )
+    parser.add_argument("--sequential-sample", type=int, default=200)
+    parser.add_argument("--img2dataset", default=shutil.which("img2dataset") or ".venv-bench/bin/img2dataset")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    results: dict[str, dict[str, float]] = {}
+    with image_host_process(args.urls, args.latency) as base, tempfile.TemporaryDirectory() as tmp:
+        urls = [f"{base}/img/{i}.jpg" for i in range(args.urls)]
+        root = Path(tmp)
+        contenders = [("happysad collect", run_happysad, (urls, root / "hs", args.concurrency))]
+        if Path(args.img2dataset).exists() or shutil.which(args.img2dataset):
+            contenders.append(
+                ("img2dataset", run_img2dataset, (args.img2dataset, urls, root / "i2d", args.concurrency))
+            )
+        else:
+            print(f"img2dataset not found at {args.img2dataset}; `make bench` installs it", file=sys.stderr)
+        contenders.append(("sequential loop", run_sequential, (urls[: args.sequential_sample], root / "seq")))
+        for name, fn, fn_args in contenders:
+            done, seconds = timed(fn, *fn_args)
+            results[name] = {
+                "images": done,
+                "seconds": round(seconds, 2),
+                "images_per_s": round(done / seconds, 1),
+            }
+
+    ours = results["happysad collect"]["images_per_s"]
+    for figures in results.values():
+        figures["happysad_ratio"] = round(ours / figures["images_per_s"], 2)
+    if args.json:
+        print(json.dumps({"urls": args.urls, "latency": args.latency, "results": results}))
+        return
+    table = Table(title=f"{args.urls} URLs, {args.latency * 1000:.0f} ms latency, loopback")
+    for column in ("contender", "images", "seconds", "images/s", "happysad ×"):
+        table.add_column(column, justify="left" if column == "contender" else "right")
+    for name, f in results.items():
+        table.add_row(
+            name,
+            str(f["images"]),
+            f"{f['seconds']:.2f}",
+            f"{f['images_per_s']:.1f}",
+            f"{f['happysad_ratio']:.2f}",
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
