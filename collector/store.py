@@ -51,12 +51,11 @@ class RawStore:
         return Path(name)
 
     def publish(self, staged: Path, relative: str) -> None:
-        """Atomically move a staged file to its place in raw/."""
+        """Atomically move a staged file to its place in raw/.
+
+        The directory is not fsynced: if a power cut loses the rename, the manifest row
+        points at a missing file and `Manifest.reconcile` queues the URL again.
+        """
         target = self.data_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
