@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from collector.engines.base import Candidate
+
 FILENAME = "collection.sqlite"
 FINAL = ("ok", "duplicate", "filtered", "failed")
 
@@ -146,30 +148,19 @@ class Manifest:
         ).fetchone()
         return row["status"] if row else None
 
-    def add(
-        self,
-        *,
-        query: str,
-        label: str,
-        engine: str,
-        rank: int,
-        url: str,
-        page_url: str | None,
-        title: str | None,
-        thumb_url: str | None,
-    ) -> Row | None:
+    def add(self, query: str, label: str, engine: str, rank: int, candidate: Candidate) -> Row | None:
         """Record a newly found candidate as pending; None if this label already has the URL."""
         now = _now()
+        c = candidate
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO candidates (query, label, engine, rank, url, page_url, title,"
             " thumb_url, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,'pending',?,?)",
-            (query, label, engine, rank, url, page_url, title, thumb_url, now, now),
+            (query, label, engine, rank, c.url, c.page_url, c.title, c.thumb_url, now, now),
         )
         if cursor.rowcount == 0:
             return None
-        return Row(
-            cursor.lastrowid or 0, query, label, engine, rank, url, page_url, title, thumb_url, "pending"
-        )
+        return Row(cursor.lastrowid or 0, query, label, engine, rank, c.url, c.page_url, c.title,
+                   c.thumb_url, "pending")  # fmt: skip
 
     def unfinished(self, label: str, query: str, include_failed: bool = False) -> Iterator[Row]:
         """Rows an earlier run found but did not finish (and, if asked, the failed ones)."""

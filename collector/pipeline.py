@@ -143,16 +143,7 @@ class Pipeline:
                 rank += 1
                 if candidate.url in queued:
                     continue
-                row = self.manifest.add(
-                    query=job.query,
-                    label=job.label,
-                    engine=job.engine,
-                    rank=rank,
-                    url=candidate.url,
-                    page_url=candidate.page_url,
-                    title=candidate.title,
-                    thumb_url=candidate.thumb_url,
-                )
+                row = self.manifest.add(job.query, job.label, job.engine, rank, candidate)
                 if row is None:
                     summary.skipped += 1
                     continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from collector.engines.base import Candidate
 from collector.manifest import Manifest, Stored
 from collector.store import RawStore
 
@@ -12,12 +13,9 @@ def _stored(path: str) -> Stored:
     return Stored("ab" * 32, path, 10, 10, "JPEG", 3, False, "http://x/a.jpg", 1)
 
 
-def _add(m: Manifest, url: str) -> int:
-    row = m.add(
-        query="q", label="happy", engine="bing", rank=1, url=url, page_url=None, title=None, thumb_url=None
-    )
-    assert row is not None
-    return row.id
+def _add(m: Manifest, url: str, label: str = "happy") -> int | None:
+    row = m.add("q", label, "bing", 1, Candidate(url))
+    return row.id if row else None
 
 
 def test_reconcile_completes_or_requeues_interrupted_writes(tmp_path: Path):
@@ -35,32 +33,9 @@ def test_reconcile_completes_or_requeues_interrupted_writes(tmp_path: Path):
 
 def test_same_url_is_recorded_once_per_label(tmp_path: Path):
     with Manifest(tmp_path) as m:
-        assert m.add(
-            query="q",
-            label="happy",
-            engine="bing",
-            rank=1,
-            url="u",
-            page_url=None,
-            title=None,
-            thumb_url=None,
-        )
-        assert (
-            m.add(
-                query="q2",
-                label="happy",
-                engine="bing",
-                rank=1,
-                url="u",
-                page_url=None,
-                title=None,
-                thumb_url=None,
-            )
-            is None
-        )
-        assert m.add(
-            query="q", label="sad", engine="bing", rank=1, url="u", page_url=None, title=None, thumb_url=None
-        )
+        assert _add(m, "u") is not None
+        assert _add(m, "u") is None
+        assert _add(m, "u", label="sad") is not None
 
 
 def test_staging_never_touches_raw(tmp_path: Path):
