@@ -70,6 +70,13 @@ def inspect_image(
     data: bytes, *, min_width: int = 0, min_height: int = 0, max_pixels: int = MAX_PIXELS
 ) -> ImageInfo:
     """Check magic bytes, pixel count, then decode every pixel; raise ImageRejected if unusable."""
+    return decode_image(data, min_width=min_width, min_height=min_height, max_pixels=max_pixels)[0]
+
+
+def decode_image(
+    data: bytes, *, min_width: int = 0, min_height: int = 0, max_pixels: int = MAX_PIXELS
+) -> tuple[ImageInfo, Image.Image]:
+    """`inspect_image`, also returning the decoded picture for callers that use its pixels."""
     fmt = sniff(data[:16])
     if fmt is None:
         raise ImageRejected(_describe_non_image(data[:4096]))
@@ -91,4 +98,4 @@ def inspect_image(
         raise ImageRejected("corrupt image", str(exc)) from exc
     if width < min_width or height < min_height:
         raise ImageRejected("too small", f"{width}x{height} < {min_width}x{min_height}")
-    return ImageInfo(fmt, _EXTENSIONS[fmt], width, height, mode, frames)
+    return ImageInfo(fmt, _EXTENSIONS[fmt], width, height, mode, frames), img

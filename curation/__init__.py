@@ -1,0 +1,1 @@
+"""Curation: scan, perceptual-hash dedupe, FiftyOne review, export of clean class folders."""

@@ -1,0 +1,182 @@
+"""`curation.sqlite`: what curation knows about each image in the workspace.
+
+One row per file under raw/ (collected or imported): its label and provenance, what
+`scan` found, its hashes and its duplicate group. Human decisions do not live here but
+in the FiftyOne dataset (see review.py); export joins the two.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from curation.grouping import Group, Member
+from curation.hashing import COLUMNS
+from curation.scan import ScanResult
+
+FILENAME = "curation.sqlite"
+COLLECTION = "collection.sqlite"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS images (
+    path TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    source TEXT,
+    page_url TEXT,
+    query TEXT,
+    engine TEXT,
+    bytes INTEGER,
+    scanned_at TEXT,
+    format TEXT,
+    width INTEGER,
+    height INTEGER,
+    mode TEXT,
+    orientation INTEGER,
+    frames INTEGER,
+    flag TEXT,
+    reason TEXT,
+    {", ".join(f"{c} INTEGER" for c in COLUMNS)},
+    group_id TEXT,
+    role TEXT,
+    conflict INTEGER NOT NULL DEFAULT 0,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Catalog:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(data_dir / FILENAME, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def add(self, path: str, label: str, sha256: str, origin: str, **provenance: object) -> bool:
+        """Record a file once; returns False if it was already known."""
+        fields = {
+            "path": path,
+            "label": label,
+            "sha256": sha256,
+            "origin": origin,
+            "added_at": _now(),
+            **provenance,
+        }
+        cursor = self.db.execute(
+            f"INSERT OR IGNORE INTO images ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+            tuple(fields.values()),
+        )
+        return cursor.rowcount == 1
+
+    def sync_collection(self) -> int:
+        """Pick up images `collect` stored (manifest rows with status ok); returns how many are new."""
+        source = self.data_dir / COLLECTION
+        if not source.exists():
+            return 0
+        db = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+        db.row_factory = sqlite3.Row
+        try:
+            rows = db.execute(
+                "SELECT path, label, sha256, url, page_url, query, engine, bytes FROM candidates"
+                " WHERE status='ok' ORDER BY id"
+            ).fetchall()
+        finally:
+            db.close()
+        added = 0
+        with self.transaction():
+            for r in rows:
+                added += self.add(r["path"], r["label"], r["sha256"], "collect", source=r["url"],
+                                  page_url=r["page_url"], query=r["query"], engine=r["engine"],
+                                  bytes=r["bytes"])  # fmt: skip
+        return added
+
+    def unscanned(self) -> list[str]:
+        return [
+            r[0] for r in self.db.execute("SELECT path FROM images WHERE scanned_at IS NULL ORDER BY path")
+        ]
+
+    def save_scan(self, results: Iterable[ScanResult]) -> None:
+        now = _now()
+        with self.transaction():
+            for r in results:
+                hashes = [r.hashes.get(c) for c in COLUMNS]
+                self.db.execute(
+                    f"UPDATE images SET scanned_at=?, format=?, width=?, height=?, mode=?, orientation=?,"
+                    f" frames=?, bytes=?, flag=?, reason=?, {', '.join(f'{c}=?' for c in COLUMNS)}"
+                    " WHERE path=?",
+                    (now, r.format, r.width, r.height, r.mode, r.orientation, r.frames, r.bytes,
+                     r.flag, r.reason, *hashes, r.path),
+                )  # fmt: skip
+
+    def members(self) -> list[Member]:
+        """Scanned images that decoded (they have hashes), for grouping."""
+        return [
+            Member(r["path"], r["label"], r["sha256"], r["width"], r["height"], r["bytes"] or 0, r["flag"],
+                   (r["phash_full"], r["phash_centre"]), (r["dhash_full"], r["dhash_centre"]))
+            for r in self.db.execute("SELECT * FROM images WHERE phash_full IS NOT NULL ORDER BY path")
+        ]  # fmt: skip
+
+    def save_groups(self, groups: list[Group]) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE images SET group_id=NULL, role=NULL, conflict=0")
+            for g in groups:
+                for path in g.members:
+                    self.db.execute(
+                        "UPDATE images SET group_id=?, role=?, conflict=? WHERE path=?",
+                        (g.id, g.roles[path], int(g.conflict), path),
+                    )
+
+    def rows(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM images ORDER BY path").fetchall()
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def status(self) -> dict[str, object]:
+        one = self.db.execute
+        return {
+            "images": one("SELECT COUNT(*) FROM images").fetchone()[0],
+            "unscanned": one("SELECT COUNT(*) FROM images WHERE scanned_at IS NULL").fetchone()[0],
+            "labels": dict(
+                one("SELECT label, COUNT(*) FROM images GROUP BY label ORDER BY label").fetchall()
+            ),
+            "flags": dict(
+                one("SELECT flag, COUNT(*) FROM images WHERE flag IS NOT NULL GROUP BY flag").fetchall()
+            ),
+            "groups": one(
+                "SELECT COUNT(DISTINCT group_id) FROM images WHERE group_id IS NOT NULL"
+            ).fetchone()[0],
+            "conflicts": one("SELECT COUNT(DISTINCT group_id) FROM images WHERE conflict=1").fetchone()[0],
+            "dataset": self.get_meta("fiftyone_dataset"),
+        }

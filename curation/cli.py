@@ -1,0 +1,180 @@
+"""`curate`: import, scan, dedupe, review, export, status. Parse, call curation.*, print."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from common.workspace import resolve_data_dir
+from curation import database, decisions, grouping
+from curation import dedupe as dedupe_lib
+from curation import export as export_lib
+from curation import review as review_lib
+from curation.catalog import Catalog
+from curation.errors import CurationError
+from curation.importer import import_tree
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate the workspace's images.")
+err = Console(stderr=True)
+out = Console()
+
+DataOpt = typer.Option(None, "--data", help="Workspace [default: $HAPPYSAD_DATA or ./data].")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"curate: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _run(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except CurationError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+
+
+def _table(title: str, rows: list[tuple[str, object]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for name, value in rows:
+        table.add_row(name, str(value))
+    return table
+
+
+def _emit(as_json: bool, payload: dict[str, Any], table: Table) -> None:
+    if as_json:
+        print(json.dumps(payload, default=str))
+    else:
+        out.print(table)
+
+
+def _scan(catalog: Catalog, min_size: int, quiet: bool) -> dedupe_lib.ScanReport:
+    if quiet or not err.is_terminal:
+        return dedupe_lib.scan(catalog, min_size)
+    columns = (TextColumn("scan"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("scan", total=0)
+        return dedupe_lib.scan(
+            catalog, min_size,
+            on_start=lambda n: progress.update(task, total=n),
+            on_progress=lambda n: progress.advance(task, n),
+        )  # fmt: skip
+
+
+@app.command("import", help="Copy a folder tree (label = sub-folder name) into the workspace.")
+def import_(
+    source: Path = typer.Argument(..., help="Folder with one sub-folder per label."),
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    with Catalog(resolve_data_dir(data)) as catalog:
+        report = _run(lambda: import_tree(source, catalog))
+    rows = [(f"added {label}", n) for label, n in sorted(report.per_label.items())]
+    rows += [
+        ("already in the workspace", report.known),
+        ("files outside label folders (ignored)", len(report.ignored)),
+    ]
+    _emit(as_json, asdict(report), _table(f"import {source}", rows))
+
+
+@app.command(help="Decode every new image fully; flag corrupt, non-image, small, animated files and bombs.")
+def scan(
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+    min_size: int = typer.Option(64, "--min-size", min=1, help="Smaller width or height is flagged small."),
+) -> None:
+    with Catalog(resolve_data_dir(data)) as catalog:
+        report = _run(lambda: _scan(catalog, min_size, as_json))
+    rows = [("new from collect", report.new_from_collect), ("scanned", report.scanned)]
+    rows += [(f"flagged {flag}", n) for flag, n in report.flags.most_common()]
+    _emit(as_json, {**asdict(report), "flags": dict(report.flags)}, _table("scan", rows))
+
+
+@app.command(help="Group exact and near duplicates (perceptual hashes); flag cross-label conflicts.")
+def dedupe(
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+    threshold: int = typer.Option(
+        grouping.THRESHOLD, "--threshold", min=0, max=32, help="Max pHash bits apart."
+    ),
+    min_size: int = typer.Option(64, "--min-size", min=1, help="Used when scanning new files first."),
+) -> None:
+    with Catalog(resolve_data_dir(data)) as catalog:
+        _run(lambda: _scan(catalog, min_size, as_json))
+        report = _run(lambda: dedupe_lib.dedupe(catalog, threshold))
+    rows = [("images compared", report.images), ("exact-duplicate groups", report.exact_groups),
+            ("near-duplicate groups", report.near_groups), ("label conflicts", len(report.conflicts)),
+            ("duplicates that export drops", report.to_drop)]  # fmt: skip
+    _emit(as_json, asdict(report), _table(f"dedupe (threshold {threshold})", rows))
+
+
+@app.command(help="Build or update the FiftyOne dataset and open the App for label review.")
+def review(
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+    port: int = typer.Option(5151, "--port", help="Port for the FiftyOne App."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Serve the App without opening a browser."),
+    no_app: bool = typer.Option(False, "--no-app", help="Only update the dataset; do not start the App."),
+) -> None:
+    with Catalog(resolve_data_dir(data)) as catalog:
+        _run(lambda: _scan(catalog, 64, as_json))
+        threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
+        _run(lambda: dedupe_lib.dedupe(catalog, threshold))
+        fo = _run(database.fiftyone)
+        report = _run(lambda: review_lib.sync(fo, catalog))
+    rows = [("samples", report.samples), ("added", report.added), ("updated", report.updated),
+            ("open conflicts", report.conflicts)]  # fmt: skip
+    _emit(as_json, asdict(report), _table(f"FiftyOne dataset {report.dataset}", rows))
+    if no_app:
+        return
+    session = review_lib.launch(fo, report.dataset, port, open_browser=not no_browser)
+    err.print(f"FiftyOne App at {session.url} (saved views: {', '.join(review_lib.VIEWS)}); Ctrl-C to stop")
+    with contextlib.suppress(KeyboardInterrupt):
+        session.wait(-1)
+
+
+@app.command(help="Write curated class folders and manifest.csv for the trainer.")
+def export(
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+    out_dir: Path | None = typer.Option(None, "--out", help="Destination [default: <data>/curated]."),
+) -> None:
+    data_dir = resolve_data_dir(data)
+    with Catalog(data_dir) as catalog:
+        name = catalog.get_meta(review_lib.META_KEY)
+        reviewed = decisions.read(_run(database.fiftyone), name, data_dir) if name else {}
+        report = _run(lambda: export_lib.export(catalog, out_dir or data_dir / "curated", reviewed))
+    rows = [(f"exported {label}", n) for label, n in sorted(report.per_label.items())]
+    rows += [(f"left out: {why}", n) for why, n in report.left_out.most_common()]
+    rows.append(("stale files removed", report.removed))
+    payload = {**asdict(report), "per_label": dict(report.per_label), "left_out": dict(report.left_out)}
+    _emit(as_json, payload, _table(f"export → {report.out}", rows))
+
+
+@app.command(help="Counts per label and flag, duplicate groups, conflicts, pending review.")
+def status(data: Path | None = DataOpt, as_json: bool = JsonOpt) -> None:
+    with Catalog(resolve_data_dir(data)) as catalog:
+        catalog.sync_collection()
+        payload = catalog.status()
+    rows = [(f"label {k}", v) for k, v in payload["labels"].items()]
+    rows += [(f"flag {k}", v) for k, v in payload["flags"].items()]
+    rows += [(k.replace("_", " "), payload[k]) for k in ("images", "unscanned", "groups", "conflicts")]
+    rows.append(("reviewed in FiftyOne", "yes" if payload["dataset"] else "not yet"))
+    _emit(as_json, payload, _table("workspace", rows))
+
+
+def main() -> None:
+    app(prog_name="curate")

