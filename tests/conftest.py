@@ -63,3 +63,35 @@ def by_url(data: Path) -> dict[str, dict]:
 
 def raw_files(data: Path) -> list[Path]:
     return sorted(p for p in (data / "raw").rglob("*") if p.is_file())
+
+
+def run_cli(
+    command: str, *args: str, data: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run one of the package's console commands (curate, ...) in a subprocess."""
+    module = {"curate": "curation.cli", "collect": "collector.cli"}[command]
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", f"import {module} as m; m.main()", *args, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+def curate_json(*args: str, data: Path, env: dict[str, str] | None = None) -> dict:
+    result = run_cli("curate", *args, "--json", data=data, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """An isolated FiftyOne database (its own mongod and data dir) for the whole session."""
+    db = tmp_path_factory.mktemp("fiftyone-db")
+    env = {"FIFTYONE_DATABASE_DIR": str(db), "FIFTYONE_DO_NOT_TRACK": "true",
+           "FIFTYONE_DATABASE_VALIDATION": "false"}  # fmt: skip
+    env.pop("FIFTYONE_DATABASE_URI", None)
+    yield env
+    subprocess.run(["pkill", "-f", f"mongod.*{db}"], check=False)

@@ -1,0 +1,148 @@
+"""import → scan → dedupe → export on a generated tree, with no database involved."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import curate_json, run_cli
+from tests.curation_data import make_tree
+
+
+def _raw_state(data: Path) -> dict[str, str]:
+    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((data / "raw").rglob("*")) if p.is_file()}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("tree")
+    planted = make_tree(root)
+    data = tmp_path_factory.mktemp("ws")
+    imported = curate_json("import", str(root), data=data)
+    scanned = curate_json("scan", data=data)
+    deduped = curate_json("dedupe", data=data)
+    return root, data, planted, imported, scanned, deduped
+
+
+def _raw_path(root: Path, data: Path, relative: str) -> str:
+    sha = hashlib.sha256((root / relative).read_bytes()).hexdigest()
+    label = relative.split("/")[0]
+    return next(str(p.relative_to(data)) for p in (data / "raw" / label).glob(f"{sha[:16]}.*"))
+
+
+def test_import_copies_every_file_by_label(workspace):
+    root, data, _, imported, _, _ = workspace
+    sources = [p for p in root.rglob("*") if p.is_file()]
+    assert imported["added"] == len(sources)
+    assert set(imported["per_label"]) == {"happy", "sad"}
+    again = curate_json("import", str(root), data=data)
+    assert again["added"] == 0 and again["known"] == len(sources)
+
+
+def test_scan_flags_junk_with_reasons(workspace):
+    _, data, _, _, scanned, _ = workspace
+    status = curate_json("status", data=data)
+    assert status["flags"] == {"corrupt": 1, "not_image": 1, "bomb": 1, "small": 1, "animated": 1}
+    assert scanned["flags"] == status["flags"] and status["unscanned"] == 0
+
+
+def test_dedupe_groups_planted_duplicates_and_nothing_else(workspace):
+    root, data, planted, _, _, deduped = workspace
+    groups = [set(g) for g in deduped["groups"]]
+    ((original, copies),) = planted["near"].items()
+    family = {_raw_path(root, data, p) for p in [original, *copies]}
+    assert family in groups  # resized, re-encoded, cropped, watermarked, brighter: one group
+    conflict = {_raw_path(root, data, p) for p in planted["conflict"]}
+    assert conflict in groups
+    assert conflict in [set(c) for c in deduped["conflicts"]]
+    cross = {_raw_path(root, data, "happy/happy2.jpg"), _raw_path(root, data, "sad/happy2-small.jpg")}
+    assert cross in [set(c) for c in deduped["conflicts"]]
+    assert len(groups) == 3  # distinct scenes are never grouped
+
+
+def test_threshold_option_is_applied(workspace):
+    _, data, _, _, _, _ = workspace
+    assert curate_json("dedupe", "--threshold", "0", data=data)["threshold"] == 0
+    assert curate_json("dedupe", data=data)["threshold"] == 8  # the measured default
+
+
+def test_export_keeps_one_per_group_and_drops_junk_and_conflicts(workspace, tmp_path):
+    root, data, planted, _, _, _ = workspace
+    before = _raw_state(data)
+    report = curate_json("export", data=data)
+    out = data / "curated"
+    with (out / "manifest.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert set(rows[0]) >= {"path", "label", "sha256", "group_id", "source_url"}
+    exported = {r["sha256"] for r in rows}
+    # 8 + 8 distinct scenes, minus happy1 and happy2 (in conflict), with happy0 once
+    assert report["exported"] == len(rows) == 14
+    sha = {
+        p: hashlib.sha256((root / p).read_bytes()).hexdigest()
+        for p in ("happy/happy0.jpg", "happy/happy1.jpg")
+    }
+    assert sha["happy/happy1.jpg"] not in exported
+    for flagged in planted["flags"]:
+        assert hashlib.sha256((root / flagged).read_bytes()).hexdigest() not in exported
+    family = [hashlib.sha256((root / p).read_bytes()).hexdigest()
+              for p in [*planted["near"]["happy/happy0.jpg"], "happy/happy0.jpg"]]  # fmt: skip
+    assert sum(s in exported for s in family) == 1
+    keeper = next(r for r in rows if r["sha256"] in family)
+    smaller = {family[0], family[2]}  # the resized and the cropped copies
+    assert keeper["sha256"] not in smaller  # the keeper has the highest resolution
+    for r in rows:
+        f = out / r["path"]
+        assert f.is_file() and f.parent.name == r["label"]
+        assert hashlib.sha256(f.read_bytes()).hexdigest() == r["sha256"]
+    assert _raw_state(data) == before  # raw/ untouched
+
+
+def test_export_is_idempotent(workspace):
+    _, data, _, _, _, _ = workspace
+    first = curate_json("export", data=data)
+    listing = sorted(p.relative_to(data) for p in (data / "curated").rglob("*"))
+    second = curate_json("export", data=data)
+    assert second["exported"] == first["exported"] and second["removed"] == 0
+    assert sorted(p.relative_to(data) for p in (data / "curated").rglob("*")) == listing
+
+
+def test_collected_images_are_picked_up_without_import(tmp_path):
+    from collector.engines.base import Candidate
+    from collector.manifest import Manifest, Stored
+    from collector.store import RawStore
+    from tests.curation_data import jpeg, scene
+
+    data = tmp_path / "ws"
+    store = RawStore(data)
+    with Manifest(data) as m:
+        row = m.add("happy people", "happy", "bing", 1, Candidate("http://x/1.jpg", page_url="http://x/p"))
+        body = jpeg(scene(7, "happy"))
+        sha = store.digest(body)
+        stored = Stored(
+            sha,
+            store.relative_path("happy", sha, "jpg"),
+            320,
+            240,
+            "JPEG",
+            len(body),
+            False,
+            "http://x/1.jpg",
+            1,
+        )
+        m.store(row.id, "writing", stored)
+        store.publish(store.stage(body), stored.path)
+        m.mark_ok(row.id)
+    report = curate_json("scan", data=data)
+    assert report["new_from_collect"] == 1 and report["scanned"] == 1
+    out = curate_json("export", data=data)
+    assert out["per_label"] == {"happy": 1}
+
+
+def test_import_of_a_missing_folder_is_one_line(tmp_path):
+    result = run_cli("curate", "import", str(tmp_path / "nope"), data=tmp_path / "ws")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("curate: error:") and len(result.stderr.strip().splitlines()) == 1
