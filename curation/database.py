@@ -6,7 +6,9 @@ version check, so validation is turned off for it; FIFTYONE_DATABASE_URI keeps w
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from types import ModuleType
 
 from curation.errors import DatabaseUnavailable
@@ -28,5 +30,20 @@ def fiftyone() -> ModuleType:
         fo.list_datasets()  # starts or reaches the database now, not halfway through a job
     except Exception as exc:  # FiftyOne raises many types here, none of them expected
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise DatabaseUnavailable(f"FiftyOne's database is not available ({detail}); {FIX}") from exc
+        uri = os.environ.get("FIFTYONE_DATABASE_URI")
+        fix = (
+            f"check that the MongoDB at FIFTYONE_DATABASE_URI ({uri}) is running and reachable"
+            if uri
+            else FIX
+        )
+        raise DatabaseUnavailable(f"FiftyOne's database is not available ({detail}); {fix}") from exc
+    _log_to_stderr()
     return fo
+
+
+def _log_to_stderr() -> None:
+    """FiftyOne logs progress to stdout; stdout is ours (tables, --json), so move it."""
+    for name in ("fiftyone", "eta"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)

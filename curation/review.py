@@ -86,8 +86,10 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
     if new:
         dataset.add_samples(new, progress=False)
     if tags:
+        schema = dataset.get_field_schema()
         for key, values in updates.items():
-            dataset.set_values(key, values, key_field="id", progress=False)
+            if key in schema or any(v is not None for v in values.values()):
+                dataset.set_values(key, values, key_field="id", progress=False)
         dataset.set_values("tags", tags, key_field="id", progress=False)
     _save_views(dataset)
     dataset.compute_metadata(progress=False)
