@@ -1,0 +1,102 @@
+"""The FiftyOne App launched by `curate review`, driven in real Chromium: a reviewer's
+rejection made in the UI is honoured by `curate export`."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+
+from collector.browser import LAUNCH_ARGS, locate
+from tests.conftest import curate_json
+from tests.curation_data import make_tree
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app(tmp_path, fiftyone_env):
+    root = tmp_path / "tree"
+    make_tree(root)
+    data = tmp_path / "ws"
+    curate_json("import", str(root), data=data)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-browser",
+         "--port", str(port), "--data", str(data)],
+        env={**os.environ, **fiftyone_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.5)
+    yield data, f"http://127.0.0.1:{port}"
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
+    data, url = app
+    os.environ.update(fiftyone_env)
+    from curation.database import fiftyone
+    from curation.review import dataset_name
+
+    name = dataset_name(data)
+    before = curate_json("export", data=data, env=fiftyone_env)["exported"]
+    executable = locate()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/datasets/{name}?view=conflicts")
+        page.get_by_text("4 samples").wait_for(timeout=60_000)  # the saved view: two conflict groups
+        with contextlib.suppress(PlaywrightTimeout):  # FiftyOne's promotion popover, when it shows
+            page.get_by_text("Dismiss", exact=True).click(timeout=8_000)
+        page.locator('[data-cy="checkbox-tags"]').click()  # show sample tags on the tiles
+        page.locator('[data-cy="tag-tags-conflict"]').first.wait_for()
+        assert page.locator('[data-cy="tag-tags-conflict"]').count() == 4
+        page.locator('[data-cy="looker"]').first.hover()
+        page.locator('[title="Click to select sample, Shift+Click to select a range"]').first.click()
+        page.locator('[data-cy="action-tag-sample-labels"]').click()
+        tag_input = page.locator('[data-cy="sample-tag-input"]')
+        tag_input.fill("reject")
+        tag_input.press("Enter")
+        apply = page.get_by_text("Apply", exact=True)
+        if apply.count():
+            apply.first.click()
+        page.locator('[data-cy="tag-tags-reject"]').first.wait_for(timeout=30_000)
+        page.screenshot(path=str(Path(data) / "app.png"))
+        browser.close()
+
+    dataset = fiftyone().load_dataset(name)
+    rejected = dataset.match_tags("reject")
+    assert len(rejected) == 1
+    rejected_sha, group = rejected.first()["sha256"], rejected.first()["group_id"]
+    partner = dataset.match({"group_id": group, "tags": {"$ne": "reject"}}).first()
+    report = curate_json("export", data=data, env=fiftyone_env)
+    with (data / "curated" / "manifest.csv").open() as handle:
+        exported = {r["sha256"]: r["label"] for r in csv.DictReader(handle)}
+    assert rejected_sha not in exported
+    assert partner["sha256"] in exported  # its conflict is resolved, so the other member goes out
+    assert report["exported"] == before + 1
+    assert report["left_out"]["rejected in review"] == 1
