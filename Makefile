@@ -36,11 +36,12 @@ test: browser lint
 # Benchmarks compare against other tools; those live in their own env to keep ours clean.
 .venv-bench/.installed:
 	$(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/pip install --quiet img2dataset
+	.venv-bench/bin/pip install --quiet img2dataset imagededup
 	touch $@
 
 bench: install .venv-bench/.installed
 	$(BIN)/python bench/collect_throughput.py --img2dataset .venv-bench/bin/img2dataset
+	$(BIN)/python bench/dedupe_quality.py --python-imagededup .venv-bench/bin/python
 
 clean:
 	rm -rf $(VENV) .venv-bench demo-data .pytest_cache .ruff_cache

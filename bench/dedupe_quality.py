@@ -7,7 +7,7 @@ scored on its groups (every pair inside a group), imagededup on the pairs it rep
 its default threshold (10). Speed: hashing images/s on real files and grouping time on
 synthetic hash sets, both tools side by side.
 
-    python bench/dedupe_quality.py [--seed-scrape DIR] [--python-imagededup PATH] [--sizes 100000,1000000]
+    python bench/dedupe_quality.py [--seed-scrape DIR] [--python-imagededup PATH] [--sizes 10000,30000,100000,1000000]
 """
 
 from __future__ import annotations
@@ -133,9 +133,9 @@ def main() -> None:
         default=str(Path(__file__).resolve().parents[2] / "shared/datasets/fer2013-happy-sad/train"),
     )
     parser.add_argument("--python-imagededup", default=".venv-bench/bin/python")
-    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--sizes", default="10000,30000,100000,1000000")
     parser.add_argument(
-        "--imagededup-max", type=int, default=100_000, help="largest synthetic set given to imagededup"
+        "--imagededup-max", type=int, default=30_000, help="largest synthetic set given to imagededup (quadratic)"
     )
     args = parser.parse_args()
     have_idd = Path(args.python_imagededup).exists()
