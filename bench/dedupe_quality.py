@@ -135,7 +135,10 @@ def main() -> None:
     parser.add_argument("--python-imagededup", default=".venv-bench/bin/python")
     parser.add_argument("--sizes", default="10000,30000,100000,1000000")
     parser.add_argument(
-        "--imagededup-max", type=int, default=30_000, help="largest synthetic set given to imagededup (quadratic)"
+        "--imagededup-max",
+        type=int,
+        default=30_000,
+        help="largest synthetic set given to imagededup (quadratic)",
     )
     args = parser.parse_args()
     have_idd = Path(args.python_imagededup).exists()

@@ -153,6 +153,13 @@ class Catalog:
                         (g.id, g.roles[path], int(g.conflict), path),
                     )
 
+    def set_conflicts(self, conflicted: set[str]) -> None:
+        """Record which groups are still in conflict once reviewers' decisions are counted."""
+        with self.transaction():
+            self.db.execute("UPDATE images SET conflict=0")
+            for group_id in conflicted:
+                self.db.execute("UPDATE images SET conflict=1 WHERE group_id=?", (group_id,))
+
     def rows(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM images ORDER BY path").fetchall()
 
@@ -178,5 +185,8 @@ class Catalog:
                 "SELECT COUNT(DISTINCT group_id) FROM images WHERE group_id IS NOT NULL"
             ).fetchone()[0],
             "conflicts": one("SELECT COUNT(DISTINCT group_id) FROM images WHERE conflict=1").fetchone()[0],
+            "pending_review": one(
+                "SELECT COUNT(*) FROM images WHERE flag IS NOT NULL OR conflict=1"
+            ).fetchone()[0],
             "dataset": self.get_meta("fiftyone_dataset"),
         }

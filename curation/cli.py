@@ -172,6 +172,7 @@ def status(data: Path | None = DataOpt, as_json: bool = JsonOpt) -> None:
     rows = [(f"label {k}", v) for k, v in payload["labels"].items()]
     rows += [(f"flag {k}", v) for k, v in payload["flags"].items()]
     rows += [(k.replace("_", " "), payload[k]) for k in ("images", "unscanned", "groups", "conflicts")]
+    rows.append(("to review (flagged or in a conflict)", payload["pending_review"]))
     rows.append(("reviewed in FiftyOne", "yes" if payload["dataset"] else "not yet"))
     _emit(as_json, payload, _table("workspace", rows))
 

@@ -93,6 +93,7 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
         dataset.set_values("tags", tags, key_field="id", progress=False)
     _save_views(dataset)
     dataset.compute_metadata(progress=False)
+    catalog.set_conflicts(conflicted)
     catalog.set_meta(META_KEY, name)
     return SyncReport(name, len(new), len(tags), len(dataset), len(conflicted))
 

@@ -48,6 +48,7 @@ def test_scan_flags_junk_with_reasons(workspace):
     status = curate_json("status", data=data)
     assert status["flags"] == {"corrupt": 1, "not_image": 1, "bomb": 1, "small": 1, "animated": 1}
     assert scanned["flags"] == status["flags"] and status["unscanned"] == 0
+    assert status["labels"] == {"happy": 16, "sad": 12} and status["images"] == 28
 
 
 def test_dedupe_groups_planted_duplicates_and_nothing_else(workspace):
@@ -62,6 +63,9 @@ def test_dedupe_groups_planted_duplicates_and_nothing_else(workspace):
     cross = {_raw_path(root, data, "happy/happy2.jpg"), _raw_path(root, data, "sad/happy2-small.jpg")}
     assert cross in [set(c) for c in deduped["conflicts"]]
     assert len(groups) == 3  # distinct scenes are never grouped
+    status = curate_json("status", data=data)
+    assert status["groups"] == 3 and status["conflicts"] == 2
+    assert status["pending_review"] == 5 + 4  # five flagged files, four members of conflicts
 
 
 def test_threshold_option_is_applied(workspace):
