@@ -1,0 +1,150 @@
+"""train / evaluate / predict end to end with real TensorFlow on tiny generated faces."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.trainer_data import make_tree
+
+
+def run(command: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-c", f"import trainer.cli as m; m.{command}_main()", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)  # fmt: skip
+
+
+def run_json(command: str, *args: str):
+    result = run(command, *args, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    data = make_tree(tmp_path_factory.mktemp("faces"), per_label=50, groups=True)
+    (data / "happy" / "broken.jpg").write_bytes(b"<!doctype html><html>not an image</html>")
+    (data / "sad" / "truncated.jpg").write_bytes((data / "sad" / "10000.jpg").read_bytes()[:300])
+    runs = tmp_path_factory.mktemp("runs")
+    summary = run_json("train", str(data), "--out", str(runs / "seed"), "--arch", "seed", "--epochs", "10",
+                       "--image-size", "48")  # fmt: skip
+    return data, runs / "seed", summary
+
+
+def test_training_beats_chance_and_writes_a_complete_run(trained):
+    _, run_dir, summary = trained
+    assert summary["metrics"]["test"]["balanced_accuracy"] >= 0.8
+    assert summary["metrics"]["validation"]["balanced_accuracy"] >= 0.8
+    for name in ("model.keras", "config.json", "split.csv", "metrics.json", "history.csv", "curves.png",
+                 "confusion.png", "roc.png", "report.html"):  # fmt: skip
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (
+        config["labels"] == ["happy", "sad"] and config["image_size"] == 48 and config["color_mode"] == "rgb"
+    )
+    assert 0 < config["threshold"] < 1 and config["seed"] == 1337 and config["versions"]["tensorflow"]
+    assert config["data_fingerprint"]
+    assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
+    assert "Worst misclassified" in (run_dir / "report.html").read_text()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for split in ("validation", "test"):
+        assert {
+            "accuracy",
+            "balanced_accuracy",
+            "precision",
+            "recall",
+            "roc_auc",
+            "pr_auc",
+            "confusion_matrix",
+        } <= set(metrics[split])
+
+
+def test_corrupt_files_are_skipped_and_counted(trained):
+    _, _, summary = trained
+    assert summary["skipped"] == {"html page, not an image": 1, "corrupt image": 1}
+    assert sum(summary["counts"].values()) == 100
+
+
+def test_split_keeps_groups_together_and_files_once(trained):
+    _, run_dir, _ = trained
+    with (run_dir / "split.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len({r["path"] for r in rows}) == len(rows) == 100
+    sides: dict[str, set[str]] = {}
+    for r in rows:
+        sides.setdefault(r["group"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in sides.values())
+
+
+def test_predict_agrees_with_evaluate(trained, tmp_path):
+    _, run_dir, _ = trained
+    with (run_dir / "split.csv").open() as handle:
+        test_rows = [r for r in csv.DictReader(handle) if r["split"] == "test"]
+    for r in test_rows:  # the test split as its own labelled tree
+        target = tmp_path / r["label"] / Path(r["path"]).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(Path(r["path"]).read_bytes())
+    evaluation = run_json("evaluate", str(run_dir), str(tmp_path))
+    assert {"accuracy", "balanced_accuracy", "precision", "recall", "roc_auc", "n"} <= set(evaluation)
+    predictions = run_json("predict", str(run_dir), str(tmp_path))
+    assert len(predictions) == evaluation["n"] == len(test_rows)
+    correct = sum(p["label"] == Path(p["path"]).parent.name for p in predictions)
+    assert correct / len(predictions) == pytest.approx(evaluation["accuracy"])
+
+
+def test_reloaded_model_gives_identical_predictions(trained):
+    data, run_dir, _ = trained
+    pattern = str(data / "happy" / "1*.jpg")
+    first = run_json("predict", str(run_dir), pattern)
+    second = run_json("predict", str(run_dir / "model.keras"), pattern)
+    assert first == second and len(first) > 5
+    assert all(0.5 <= p["probability"] <= 1 and set(p["scores"]) == {"happy", "sad"} for p in first)
+
+
+def test_predict_reports_unreadable_files_without_failing(trained):
+    data, run_dir, _ = trained
+    results = run_json("predict", str(run_dir), str(data / "happy" / "broken.jpg"), str(data / "happy" / "0.jpg"),
+                       str(data / "nope.jpg"))  # fmt: skip
+    assert [r["error"] for r in results] == ["html page, not an image", None, "no such file"]
+    assert results[1]["label"] in ("happy", "sad")
+
+
+def test_seed_architecture_is_the_notebooks_layer_stack():
+    from trainer.models import seed
+
+    model = seed(256, 3, 2)
+    stack = [(type(layer).__name__, getattr(layer, "filters", None) or getattr(layer, "units", None))
+             for layer in model.layers]  # fmt: skip
+    assert stack == [("Conv2D", 16), ("MaxPooling2D", None), ("Conv2D", 32), ("MaxPooling2D", None),
+                     ("Conv2D", 16), ("MaxPooling2D", None), ("Flatten", None), ("Dense", 256), ("Dense", 1)]  # fmt: skip
+    assert model.layers[0].kernel_size == (3, 3) and model.layers[0].strides == (1, 1)
+    assert model.layers[-1].activation.__name__ == "sigmoid" and model.count_params() == 3_696_625
+
+
+def test_default_architecture_trains_with_augmentation_and_batchnorm(tmp_path):
+    data = make_tree(tmp_path / "d", per_label=12)
+    summary = run_json(
+        "train", str(data), "--out", str(tmp_path / "r"), "--epochs", "2", "--image-size", "32"
+    )
+    assert summary["epochs_run"] == 2
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["arch"] == "compact"
+    from trainer.models import compact
+
+    names = {type(layer).__name__ for layer in compact(32, 3, 2).layers}
+    assert {"RandomFlip", "BatchNormalization", "GlobalAveragePooling2D", "Dropout"} <= names
+
+
+def test_bad_data_dir_is_one_line(tmp_path):
+    result = run("train", str(tmp_path / "missing"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'missing'} needs at least two label folders, found none"
+    ]

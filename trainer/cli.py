@@ -1,0 +1,185 @@
+"""`train`, `evaluate`, `predict`: parse, call trainer.*, print."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from common.workspace import resolve_data_dir
+from trainer import models
+from trainer.data import DataError
+
+err = Console(stderr=True)
+out = Console()
+JsonOpt = typer.Option(
+    False, "--json", help="Print one JSON object (a list for predict) on stdout, nothing else."
+)
+DataOpt = typer.Option(
+    None, "--data", help="Workspace, for the default DATA_DIR [default: $HAPPYSAD_DATA or ./data]."
+)
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probing on CPU machines) muted."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _fail(command: str, message: str, code: int = 1) -> typer.Exit:
+    err.print(f"{command}: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _metrics_table(title: str, results: dict[str, dict]) -> Table:
+    keys = ("n", "accuracy", "balanced_accuracy", "precision", "recall", "roc_auc", "pr_auc")
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right")
+    for split, m in results.items():
+        table.add_row(split, *[f"{m[k]:.3f}" if isinstance(m.get(k), float) else str(m.get(k)) for k in keys])
+    return table
+
+
+train_app = typer.Typer(add_completion=False)
+
+
+@train_app.command(help="Train a classifier on a labelled folder tree (default: the curated export).")
+def train(
+    data_dir: Path | None = typer.Argument(None, help="<label>/<images> tree [default: <data>/curated]."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Run directory [default: runs/<time>-<arch>]."),
+    arch: str = typer.Option(models.DEFAULT, "--arch", help=f"One of: {', '.join(models.ARCHITECTURES)}."),
+    epochs: int = typer.Option(30, "--epochs", min=1),
+    image_size: int | None = typer.Option(
+        None, "--image-size", min=16, help="[default: 256 seed, 128 compact]"
+    ),
+    seed: int = typer.Option(1337, "--seed"),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    color_mode: str = typer.Option("rgb", "--color-mode", help="rgb or grayscale."),
+    test_dir: Path | None = typer.Option(None, "--test-dir", help="An external labelled test set."),
+    mixed_precision: bool = typer.Option(False, "--mixed-precision", help="float16 on GPUs."),
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    if arch not in models.ARCHITECTURES or color_mode not in ("rgb", "grayscale"):
+        raise _fail("train", f"unknown --arch {arch!r} or --color-mode {color_mode!r}", 2)
+    _quiet_tensorflow()
+    from trainer.train import TrainConfig
+    from trainer.train import train as run_training
+
+    source = data_dir or resolve_data_dir(data) / "curated"
+    cfg = TrainConfig(source, out_dir, arch, epochs, image_size, seed, batch_size, color_mode, test_dir,
+                      mixed_precision=mixed_precision)  # fmt: skip
+    try:
+        if as_json or not err.is_terminal:
+            result = run_training(cfg)
+        else:
+            logs = TextColumn("{task.fields[logs]}")
+            columns = (TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), logs, TimeElapsedColumn())
+            with Progress(*columns, console=err) as progress:
+                task = progress.add_task("train", total=epochs, logs="")
+
+                def show(epoch: int, total: int, logs: dict) -> None:
+                    text = " ".join(
+                        f"{k} {v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")
+                    )
+                    progress.update(task, completed=epoch, logs=text)
+
+                result = run_training(cfg, show)
+    except DataError as exc:
+        raise _fail("train", str(exc)) from None
+    if as_json:
+        print(json.dumps(asdict(result)))
+        return
+    out.print(_metrics_table(f"run {result.run}", result.metrics))
+    speed = f"{result.seconds:.0f}s ({result.images_per_second:.0f} images/s)"
+    skipped = sum(result.skipped.values())
+    out.print(
+        f"{result.epochs_run} epochs, {speed}; skipped {skipped} unreadable; report: {result.run}/report.html"
+    )
+
+
+evaluate_app = typer.Typer(add_completion=False)
+
+
+@evaluate_app.command(help="Score a run (or model.keras) on a labelled folder tree.")
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
+    data_dir: Path = typer.Argument(..., help="<label>/<images> tree."),
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    _quiet_tensorflow()
+    from trainer.predict import evaluate as run_evaluate
+    from trainer.run import open_run
+
+    try:
+        result = run_evaluate(open_run(run_dir), data_dir)
+    except DataError as exc:
+        raise _fail("evaluate", str(exc)) from None
+    if as_json:
+        print(json.dumps(result))
+    else:
+        out.print(_metrics_table(f"{run_dir} on {data_dir}", {"evaluation": result}))
+
+
+predict_app = typer.Typer(add_completion=False)
+
+
+@predict_app.command(help="Label and probability for each image (files, folders or globs).")
+def predict(
+    run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
+    paths: list[str] = typer.Argument(..., help="Images, folders or glob patterns."),
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    _quiet_tensorflow()
+    from trainer.predict import predict as run_predict
+    from trainer.run import open_run
+
+    try:
+        results = run_predict(open_run(run_dir), paths)
+    except DataError as exc:
+        raise _fail("predict", str(exc)) from None
+    if as_json:
+        print(json.dumps([asdict(r) for r in results]))
+        return
+    table = Table(title=f"predictions of {run_dir}", title_justify="left")
+    for column in ("image", "label", "probability", "note"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.path,
+            r.label or "-",
+            f"{r.probability:.3f}" if r.probability is not None else "-",
+            r.error or "",
+        )
+    out.print(table)
+
+
+def train_main() -> None:
+    train_app(prog_name="train")
+
+
+def evaluate_main() -> None:
+    evaluate_app(prog_name="evaluate")
+
+
+def predict_main() -> None:
+    predict_app(prog_name="predict")

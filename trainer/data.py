@@ -1,0 +1,96 @@
+"""Labelled folder trees in, checked file lists and tf.data pipelines out.
+
+Any `<root>/<label>/<images>` tree works; when it is a curate export, its manifest.csv
+gives each file's duplicate group. Files are checked before TensorFlow sees them, so a
+broken image is skipped and counted, never a crash mid-epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.images import ImageRejected, inspect_image
+
+MANIFEST = "manifest.csv"
+SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
+
+
+class DataError(ValueError):
+    """The data folder cannot be used (missing, no labels, one label only)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    path: str  # absolute
+    label: str
+    group: str
+
+
+def labels_of(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def list_tree(root: Path) -> list[Item]:
+    """Every image file under root/<label>/, with its duplicate group (its own path if none)."""
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder")
+    groups: dict[str, str] = {}
+    manifest = root / MANIFEST
+    if manifest.exists():
+        with manifest.open(newline="") as handle:
+            groups = {str((root / r["path"]).resolve()): r["group_id"] for r in csv.DictReader(handle)}
+    items = []
+    for label in labels_of(root):
+        for path in sorted((root / label).rglob("*")):
+            if path.is_file() and path.suffix.lower() in SUFFIXES:
+                absolute = str(path.resolve())
+                items.append(Item(absolute, label, groups.get(absolute, absolute)))
+    return items
+
+
+def _check(item: Item) -> str | None:
+    try:
+        info = inspect_image(Path(item.path).read_bytes())
+    except ImageRejected as exc:
+        return exc.reason
+    except OSError as exc:
+        return exc.strerror or "unreadable"
+    return None if info.format in TF_FORMATS else f"{info.format} not readable by TensorFlow"
+
+
+def usable(items: list[Item]) -> tuple[list[Item], Counter[str]]:
+    """Split items into readable ones and counted reasons for the rest."""
+    with ThreadPoolExecutor() as pool:
+        problems = list(pool.map(_check, items))
+    skipped = Counter(p for p in problems if p)
+    return [i for i, p in zip(items, problems, strict=True) if p is None], skipped
+
+
+def pipeline(
+    paths: list[str],
+    labels: list[int],
+    image_size: int,
+    channels: int,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 1337,
+):
+    """Decode in parallel, resize, scale to [0, 1], cache, (shuffle,) batch, prefetch."""
+    import tensorflow as tf
+
+    def load(path, label):
+        raw = tf.io.read_file(path)
+        image = tf.io.decode_image(raw, channels=channels, expand_animations=False)
+        image = tf.image.resize(image, (image_size, image_size))
+        return image / 255.0, label
+
+    data = tf.data.Dataset.from_tensor_slices((paths, labels))
+    data = data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
+    if shuffle:
+        data = data.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
