@@ -146,5 +146,5 @@ def test_bad_data_dir_is_one_line(tmp_path):
     result = run("train", str(tmp_path / "missing"))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"error: {tmp_path / 'missing'} needs at least two label folders, found none"
+        f"train: error: {tmp_path / 'missing'} needs at least two label folders, found none"
     ]
