@@ -22,7 +22,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer.train import TrainConfig, train  # noqa: E402
+from trainer.train import TrainConfig, train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
