@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from collector.engines.base import Candidate
+from common import sqlite
 
 FILENAME = "collection.sqlite"
 FINAL = ("ok", "duplicate", "filtered", "failed")
@@ -90,10 +91,7 @@ class Manifest:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / FILENAME
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = sqlite.connect(self.path)
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -131,16 +129,8 @@ class Manifest:
                     fixed["requeued"] += 1
         return fixed
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Commit everything inside on success, nothing on error."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return sqlite.transaction(self.db)
 
     def status_of(self, label: str, url: str) -> str | None:
         row = self.db.execute(

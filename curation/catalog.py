@@ -8,11 +8,12 @@ in the FiftyOne dataset (see review.py); export joins the two.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from common import sqlite
 from curation.grouping import Group, Member
 from curation.hashing import COLUMNS
 from curation.scan import ScanResult
@@ -58,9 +59,7 @@ class Catalog:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(data_dir / FILENAME, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = sqlite.connect(data_dir / FILENAME)
         self.db.executescript(SCHEMA)
 
     def __enter__(self) -> Catalog:
@@ -69,15 +68,8 @@ class Catalog:
     def __exit__(self, *exc: object) -> None:
         self.db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return sqlite.transaction(self.db)
 
     def add(self, path: str, label: str, sha256: str, origin: str, **provenance: object) -> bool:
         """Record a file once; returns False if it was already known."""
