@@ -45,7 +45,7 @@ def _table(summary: Summary) -> Table:
 @app.command(help="Search for QUERY, download the images, record every candidate's fate.")
 def main_command(
     query: str = typer.Argument(..., help="What to search for, e.g. 'happy people'."),
-    label: str | None = typer.Option(None, "--label", "-l", help="Class label [default: slug of QUERY]."),
+    label: str | None = typer.Option(None, "--label", "-l", help="Class label (default: slug of QUERY)."),
     engine: EngineName = typer.Option("bing", "--engine", "-e", help="Where to search."),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="New, valid, unique images to add."),
     endpoint: str | None = typer.Option(
@@ -53,10 +53,10 @@ def main_command(
         "--endpoint",
         help="Replace the engine's base URL (bing: its /images/search page; page: the page).",
     ),
-    data: Path | None = typer.Option(None, "--data", help="Workspace [default: $HAPPYSAD_DATA or ./data]."),
+    data: Path | None = typer.Option(None, "--data", help="Workspace (default: $HAPPYSAD_DATA or ./data)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout, nothing else."),
     browser_path: str | None = typer.Option(
-        None, "--browser-path", help="Chromium/Chrome executable [default: $HAPPYSAD_BROWSER, then auto]."
+        None, "--browser-path", help="Chromium/Chrome executable (default: $HAPPYSAD_BROWSER, then auto)."
     ),
     urls_only: Path | None = typer.Option(
         None, "--urls-only", help="Only search; write candidates to this Parquet file for img2dataset."

@@ -27,7 +27,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate the w
 err = Console(stderr=True)
 out = Console()
 
-DataOpt = typer.Option(None, "--data", help="Workspace [default: $HAPPYSAD_DATA or ./data].")
+DataOpt = typer.Option(None, "--data", help="Workspace (default: $HAPPYSAD_DATA or ./data).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
 
 
@@ -150,7 +150,7 @@ def review(
 def export(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
-    out_dir: Path | None = typer.Option(None, "--out", help="Destination [default: <data>/curated]."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Destination (default: <data>/curated)."),
 ) -> None:
     data_dir = resolve_data_dir(data)
     with Catalog(data_dir) as catalog:

@@ -22,7 +22,7 @@ JsonOpt = typer.Option(
     False, "--json", help="Print one JSON object (a list for predict) on stdout, nothing else."
 )
 DataOpt = typer.Option(
-    None, "--data", help="Workspace, for the default DATA_DIR [default: $HAPPYSAD_DATA or ./data]."
+    None, "--data", help="Workspace, for the default DATA_DIR (default: $HAPPYSAD_DATA or ./data)."
 )
 
 
@@ -62,12 +62,12 @@ train_app = typer.Typer(add_completion=False)
 
 @train_app.command(help="Train a classifier on a labelled folder tree (default: the curated export).")
 def train(
-    data_dir: Path | None = typer.Argument(None, help="<label>/<images> tree [default: <data>/curated]."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Run directory [default: runs/<time>-<arch>]."),
+    data_dir: Path | None = typer.Argument(None, help="<label>/<images> tree (default: <data>/curated)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default: runs/<time>-<arch>)."),
     arch: str = typer.Option(models.DEFAULT, "--arch", help=f"One of: {', '.join(models.ARCHITECTURES)}."),
     epochs: int = typer.Option(30, "--epochs", min=1),
     image_size: int | None = typer.Option(
-        None, "--image-size", min=16, help="[default: 256 seed, 128 compact]"
+        None, "--image-size", min=16, help="Pixels per side (default: 256 for seed, 128 otherwise)."
     ),
     seed: int = typer.Option(1337, "--seed"),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
