@@ -96,7 +96,7 @@ def happysad(folder: Path) -> tuple[set[tuple[str, str]], float, float, int]:
     members = [
         Member(r.path, "x", r.path, r.width or 0, r.height or 0, r.bytes, None,
                (r.hashes["phash_full"], r.hashes["phash_centre"]),
-               (r.hashes["dhash_full"], r.hashes["dhash_centre"]))
+               (r.hashes["dhash_full"],))
         for r in scanned
     ]  # fmt: skip
     groups = find_groups(members)

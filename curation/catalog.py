@@ -131,7 +131,7 @@ class Catalog:
         """Scanned images that decoded (they have hashes), for grouping."""
         return [
             Member(r["path"], r["label"], r["sha256"], r["width"], r["height"], r["bytes"] or 0, r["flag"],
-                   (r["phash_full"], r["phash_centre"]), (r["dhash_full"], r["dhash_centre"]))
+                   (r["phash_full"], r["phash_centre"]), (r["dhash_full"],))
             for r in self.db.execute("SELECT * FROM images WHERE phash_full IS NOT NULL ORDER BY path")
         ]  # fmt: skip
 

@@ -35,8 +35,8 @@ class Member:
     height: int
     bytes: int
     flag: str | None
-    phash: tuple[int, int]  # full, centre
-    dhash: tuple[int, int]
+    phash: tuple[int, ...]  # one per view: full, centre
+    dhash: tuple[int, ...]  # full
 
 
 @dataclass
@@ -125,8 +125,8 @@ def build_groups(members: list[Member], near: np.ndarray) -> list[Group]:
 
 
 def hash_matrix(members: list[Member]) -> tuple[np.ndarray, np.ndarray]:
-    phash = np.array([m.phash for m in members], dtype=np.int64).reshape(-1, 2).view(np.uint64)
-    dhash = np.array([m.dhash for m in members], dtype=np.int64).reshape(-1, 2).view(np.uint64)
+    phash = np.array([m.phash for m in members], dtype=np.int64).reshape(len(members), -1).view(np.uint64)
+    dhash = np.array([m.dhash for m in members], dtype=np.int64).reshape(len(members), -1).view(np.uint64)
     return phash, dhash
 
 
