@@ -136,5 +136,7 @@ def find_groups(
     sure: int = SURE,
     dhash_threshold: int = DHASH_THRESHOLD,
 ) -> list[Group]:
+    if len(members) < 2:
+        return []
     phash, dhash = hash_matrix(members)
     return build_groups(members, near_duplicate_pairs(phash, dhash, threshold, sure, dhash_threshold))

@@ -150,3 +150,8 @@ def test_import_of_a_missing_folder_is_one_line(tmp_path):
     result = run_cli("curate", "import", str(tmp_path / "nope"), data=tmp_path / "ws")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("curate: error:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_dedupe_of_an_empty_workspace_reports_nothing(tmp_path):
+    report = curate_json("dedupe", data=tmp_path / "empty")
+    assert report["groups"] == [] and report["images"] == 0

@@ -68,3 +68,8 @@ def test_keeper_is_unflagged_then_largest_and_roles_follow():
 def test_different_labels_make_a_conflict():
     groups = find_groups([member("a"), member("b", p_bits=1, label="sad")])
     assert groups[0].conflict and groups[0].labels == ["happy", "sad"]
+
+
+def test_nothing_or_one_image_makes_no_groups():
+    assert find_groups([]) == []
+    assert find_groups([member("alone")]) == []
