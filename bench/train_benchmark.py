@@ -97,7 +97,7 @@ def main() -> None:
         table.add_row(r["data"], r["arch"], f"{r['accuracy']:.3f}", f"{r['balanced_accuracy']:.3f}",
                       f"{r['roc_auc']:.3f}", str(r["n"]), f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}",
                       str(r["epochs"]))  # fmt: skip
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

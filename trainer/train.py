@@ -139,7 +139,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         )
     fit_start = datetime.now()
     history = model.fit(feeds["train"], validation_data=feeds["validation"], epochs=cfg.epochs,
-                        callbacks=callbacks, class_weight=class_weight, verbose=0)  # fmt: skip
+                        callbacks=callbacks, class_weight=class_weight, shuffle=False, verbose=0)  # fmt: skip
     seconds = (datetime.now() - fit_start).total_seconds()
     epochs_run = len(history.history["loss"])
 
