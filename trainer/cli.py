@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -14,7 +16,11 @@ from rich.table import Table
 
 from common.workspace import resolve_data_dir
 from trainer import models
+from trainer import predict as scoring
 from trainer.data import DataError
+from trainer.run import Run, open_run
+
+T = TypeVar("T")
 
 err = Console(stderr=True)
 out = Console()
@@ -115,6 +121,15 @@ def train(
     )
 
 
+def _with_model(command: str, run_dir: Path, job: Callable[[Run], T]) -> T:
+    """Open a run and apply `job` to it; a bad run or data folder is a one-line error."""
+    _quiet_tensorflow()
+    try:
+        return job(open_run(run_dir))
+    except DataError as exc:
+        raise _fail(command, str(exc)) from None
+
+
 evaluate_app = typer.Typer(add_completion=False)
 
 
@@ -125,14 +140,7 @@ def evaluate(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    _quiet_tensorflow()
-    from trainer.predict import evaluate as run_evaluate
-    from trainer.run import open_run
-
-    try:
-        result = run_evaluate(open_run(run_dir), data_dir)
-    except DataError as exc:
-        raise _fail("evaluate", str(exc)) from None
+    result = _with_model("evaluate", run_dir, lambda run: scoring.evaluate(run, data_dir))
     if as_json:
         print(json.dumps(result))
     else:
@@ -149,14 +157,7 @@ def predict(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    _quiet_tensorflow()
-    from trainer.predict import predict as run_predict
-    from trainer.run import open_run
-
-    try:
-        results = run_predict(open_run(run_dir), paths)
-    except DataError as exc:
-        raise _fail("predict", str(exc)) from None
+    results = _with_model("predict", run_dir, lambda run: scoring.predict(run, paths))
     if as_json:
         print(json.dumps([asdict(r) for r in results]))
         return
