@@ -24,7 +24,7 @@ browser: install
 	@echo "browser: $$($(BIN)/python -m collector.browser)"
 
 demo: browser
-	BIN=$(BIN) bash scripts/demo.sh
+	$(BIN)/python scripts/demo.py
 
 lint: install
 	$(BIN)/ruff check .

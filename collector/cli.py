@@ -17,17 +17,16 @@ from collector.downloader import DEFAULT_USER_AGENT, DownloadSettings
 from collector.errors import CollectError
 from collector.job import candidate_list, check_label, collect, slugify
 from collector.pipeline import Job, Summary
+from common.cli import DataOpt, JsonOpt, err, fail
 from common.workspace import resolve_data_dir
 
 EngineName = Enum("EngineName", {name: name for name in ("bing", "duckduckgo", "google", "page")})
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
-err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"collect: error: {message}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+    return fail("collect", message, code)
 
 
 def _table(summary: Summary) -> Table:
@@ -53,8 +52,8 @@ def main_command(
         "--endpoint",
         help="Replace the engine's base URL (bing: its /images/search page; page: the page).",
     ),
-    data: Path | None = typer.Option(None, "--data", help="Workspace (default: $HAPPYSAD_DATA or ./data)."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout, nothing else."),
+    data: Path | None = DataOpt,
+    json_out: bool = JsonOpt,
     browser_path: str | None = typer.Option(
         None, "--browser-path", help="Chromium/Chrome executable (default: $HAPPYSAD_BROWSER, then auto)."
     ),

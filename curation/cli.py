@@ -10,30 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from common.cli import DataOpt, JsonOpt, err, fail, out
 from common.workspace import resolve_data_dir
-from curation import database, decisions, grouping
+from curation import assist, database, decisions, grouping
 from curation import dedupe as dedupe_lib
 from curation import export as export_lib
 from curation import review as review_lib
 from curation.catalog import Catalog
 from curation.errors import CurationError
 from curation.importer import import_tree
+from trainer.run import quiet_tensorflow
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate the workspace's images.")
-err = Console(stderr=True)
-out = Console()
-
-DataOpt = typer.Option(None, "--data", help="Workspace (default: $HAPPYSAD_DATA or ./data).")
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"curate: error: {message}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+    return fail("curate", message, code)
 
 
 def _run(fn: Callable[[], Any]) -> Any:
@@ -59,6 +54,17 @@ def _emit(as_json: bool, payload: dict[str, Any], table: Table) -> None:
         print(json.dumps(payload, default=str))
     else:
         out.print(table)
+
+
+def _suspects(report: assist.AssistReport) -> Table:
+    table = Table(title=f"likely mislabelled (model {report.run})", title_justify="left")
+    for column in ("image", "label", "model says", "confidence", "mistakenness", "run split"):
+        table.add_column(column)
+    for s in report.suspects:
+        table.add_row(
+            s.filepath, s.label, s.predicted, f"{s.confidence:.2f}", f"{s.mistakenness:.2f}", s.split
+        )
+    return table
 
 
 def _scan(catalog: Catalog, min_size: int, quiet: bool) -> dedupe_lib.ScanReport:
@@ -128,6 +134,13 @@ def review(
     port: int = typer.Option(5151, "--port", help="Port for the FiftyOne App."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Serve the App without opening a browser."),
     no_app: bool = typer.Option(False, "--no-app", help="Only update the dataset; do not start the App."),
+    predictions: Path | None = typer.Option(
+        None,
+        "--predictions",
+        metavar="RUN_DIR",
+        help="A training run: predict every image, rank the labels it disputes ('likely mislabelled').",
+    ),
+    top: int = typer.Option(10, "--top", min=0, help="How many likely mislabelled images to list."),
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         _run(lambda: _scan(catalog, 64, as_json))
@@ -137,11 +150,21 @@ def review(
         report = _run(lambda: review_lib.sync(fo, catalog))
     rows = [("samples", report.samples), ("added", report.added), ("updated", report.updated),
             ("open conflicts", report.conflicts)]  # fmt: skip
-    _emit(as_json, asdict(report), _table(f"FiftyOne dataset {report.dataset}", rows))
+    payload = asdict(report)
+    if predictions is not None:
+        quiet_tensorflow()
+        assisted = _run(lambda: assist.attach(fo, report.dataset, predictions, top))
+        payload["predictions"] = asdict(assisted)
+        rows += [("predicted", assisted.predicted), ("unreadable for the model", assisted.unreadable)]
+        rows += [(f"  in the run's {name} split", n) for name, n in sorted(assisted.splits.items())]
+    _emit(as_json, payload, _table(f"FiftyOne dataset {report.dataset}", rows))
+    if predictions is not None and not as_json:
+        out.print(_suspects(assisted))
     if no_app:
         return
     session = review_lib.launch(fo, report.dataset, port, open_browser=not no_browser)
-    err.print(f"FiftyOne App at {session.url} (saved views: {', '.join(review_lib.VIEWS)}); Ctrl-C to stop")
+    views = [*review_lib.VIEWS, *(assist.VIEWS if predictions else ())]
+    err.print(f"FiftyOne App at {session.url} (saved views: {', '.join(views)}); Ctrl-C to stop")
     with contextlib.suppress(KeyboardInterrupt):
         session.wait(-1)
 

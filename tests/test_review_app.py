@@ -6,11 +6,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,16 +13,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from collector.browser import LAUNCH_ARGS, locate
-from tests.conftest import curate_json
+from tests.conftest import curate_json, review_app
 from tests.curation_data import make_tree
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -36,24 +25,8 @@ def app(tmp_path, fiftyone_env):
     make_tree(root)
     data = tmp_path / "ws"
     curate_json("import", str(root), data=data)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-browser",
-         "--port", str(port), "--data", str(data)],
-        env={**os.environ, **fiftyone_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read()
-            time.sleep(0.5)
-    yield data, f"http://127.0.0.1:{port}"
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
+    with review_app(data, fiftyone_env) as url:
+        yield data, url
 
 
 def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
@@ -91,12 +64,13 @@ def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
     dataset = fiftyone().load_dataset(name)
     rejected = dataset.match_tags("reject")
     assert len(rejected) == 1
-    rejected_sha, group = rejected.first()["sha256"], rejected.first()["group_id"]
+    gone, group = rejected.first(), rejected.first()["group_id"]
     partner = dataset.match({"group_id": group, "tags": {"$ne": "reject"}}).first()
     report = curate_json("export", data=data, env=fiftyone_env)
     with (data / "curated" / "manifest.csv").open() as handle:
-        exported = {r["sha256"]: r["label"] for r in csv.DictReader(handle)}
-    assert rejected_sha not in exported
-    assert partner["sha256"] in exported  # its conflict is resolved, so the other member goes out
+        exported = {(r["sha256"], r["label"]) for r in csv.DictReader(handle)}
+    # (sha, label): an exact copy filed under the other label has the same bytes
+    assert (gone["sha256"], gone.ground_truth.label) not in exported
+    assert (partner["sha256"], partner.ground_truth.label) in exported  # its conflict is resolved
     assert report["exported"] == before + 1
     assert report["left_out"]["rejected in review"] == 1

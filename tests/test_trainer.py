@@ -148,3 +148,55 @@ def test_bad_data_dir_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"train: error: {tmp_path / 'missing'} needs at least two label folders, found none"
     ]
+
+
+def test_default_architecture_scores_an_image_and_its_mirror_alike(tmp_path):
+    """Scoring averages each image with its mirror image (the model trained on flips)."""
+    from PIL import Image, ImageOps
+
+    data = make_tree(tmp_path / "d", per_label=12)
+    run_json("train", str(data), "--out", str(tmp_path / "r"), "--epochs", "1", "--image-size", "32")
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["flip_tta"] is True
+    original = sorted((data / "happy").iterdir())[0]
+    mirror = tmp_path / "mirror.png"
+    ImageOps.mirror(Image.open(original).convert("RGB")).save(mirror)
+    lossless = tmp_path / "original.png"
+    Image.open(original).convert("RGB").save(lossless)
+    a, b = run_json("predict", str(tmp_path / "r"), str(lossless), str(mirror))
+    assert a["label"] == b["label"] and abs(a["probability"] - b["probability"]) < 1e-3
+
+
+@pytest.mark.parametrize(
+    "asked,gpus,cpu_bf16,policy",
+    [(None, 0, True, "mixed_bfloat16"), (None, 0, False, "float32"), (False, 0, True, "float32"),
+     (True, 0, False, "mixed_bfloat16"), (None, 1, True, "float32"), (True, 2, True, "mixed_float16")],
+)  # fmt: skip
+def test_precision_policy(monkeypatch, asked, gpus, cpu_bf16, policy):
+    from trainer import hardware
+
+    monkeypatch.setattr(hardware, "cpu_computes_bfloat16", lambda: cpu_bf16)
+    assert hardware.choose_policy(asked, gpus) == policy
+
+
+def _fake_run(folder: Path, data_dir: str, fingerprint: str, created: str, accuracy: float) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"data_dir": data_dir, "data_fingerprint": fingerprint,
+                                                    "created": created}))  # fmt: skip
+    test = {"accuracy": accuracy, "balanced_accuracy": accuracy, "roc_auc": 0.9}
+    (folder / "metrics.json").write_text(json.dumps({"test": test}))
+    return folder
+
+
+def test_a_run_is_compared_with_the_previous_run_on_the_same_data(tmp_path):
+    from trainer.compare import compare
+
+    _fake_run(tmp_path / "a", "/data/curated", "f1", "2026-01-01T10:00:00", 0.70)
+    _fake_run(tmp_path / "b", "/data/curated", "f1", "2026-01-02T10:00:00", 0.75)
+    _fake_run(tmp_path / "c", "/elsewhere", "f9", "2026-01-03T10:00:00", 0.99)
+    new = tmp_path / "d"
+    new.mkdir()
+    config = {"data_dir": "/data/curated", "data_fingerprint": "f2"}
+    result = compare(new, config, {"test": {"accuracy": 0.80, "balanced_accuracy": 0.70, "roc_auc": 0.9}})
+    assert result.previous == str(tmp_path / "b") and not result.same_data
+    assert result.delta == {"accuracy": 0.05, "balanced_accuracy": -0.05, "roc_auc": 0.0}
+    assert compare(new, {"data_dir": "/new", "data_fingerprint": "x"}, {"test": {}}) is None

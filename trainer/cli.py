@@ -3,53 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from common.cli import DataOpt, JsonOpt, err, fail, out
 from common.workspace import resolve_data_dir
 from trainer import models
 from trainer import predict as scoring
 from trainer.data import DataError
-from trainer.run import Run, open_run
+from trainer.run import Run, open_run, quiet_tensorflow
 
 T = TypeVar("T")
-
-err = Console(stderr=True)
-out = Console()
-JsonOpt = typer.Option(
-    False, "--json", help="Print one JSON object (a list for predict) on stdout, nothing else."
-)
-DataOpt = typer.Option(
-    None, "--data", help="Workspace, for the default DATA_DIR (default: $HAPPYSAD_DATA or ./data)."
-)
-
-
-def _quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CUDA probing on CPU machines) muted."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as sink:
-            os.dup2(sink.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices("GPU")
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _fail(command: str, message: str, code: int = 1) -> typer.Exit:
-    err.print(f"{command}: error: {message}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _metrics_table(title: str, results: dict[str, dict]) -> Table:
@@ -71,21 +41,25 @@ def train(
     data_dir: Path | None = typer.Argument(None, help="<label>/<images> tree (default: <data>/curated)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default: runs/<time>-<arch>)."),
     arch: str = typer.Option(models.DEFAULT, "--arch", help=f"One of: {', '.join(models.ARCHITECTURES)}."),
-    epochs: int = typer.Option(30, "--epochs", min=1),
+    epochs: int = typer.Option(30, "--epochs", min=1, help="Most epochs (early stopping may end sooner)."),
     image_size: int | None = typer.Option(
         None, "--image-size", min=16, help="Pixels per side (default: 256 for seed, 128 otherwise)."
     ),
-    seed: int = typer.Option(1337, "--seed"),
-    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    seed: int = typer.Option(1337, "--seed", help="Seeds the split, the weights and the shuffling."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Images per training step."),
     color_mode: str = typer.Option("rgb", "--color-mode", help="rgb or grayscale."),
     test_dir: Path | None = typer.Option(None, "--test-dir", help="An external labelled test set."),
-    mixed_precision: bool = typer.Option(False, "--mixed-precision", help="float16 on GPUs."),
+    mixed_precision: bool | None = typer.Option(
+        None,
+        "--mixed-precision/--full-precision",
+        help="float16 on GPUs, bfloat16 on CPUs (default: bfloat16 on CPUs that compute it natively).",
+    ),
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     if arch not in models.ARCHITECTURES or color_mode not in ("rgb", "grayscale"):
-        raise _fail("train", f"unknown --arch {arch!r} or --color-mode {color_mode!r}", 2)
-    _quiet_tensorflow()
+        raise fail("train", f"unknown --arch {arch!r} or --color-mode {color_mode!r}", 2)
+    quiet_tensorflow()
     from trainer.train import TrainConfig
     from trainer.train import train as run_training
 
@@ -109,7 +83,7 @@ def train(
 
                 result = run_training(cfg, show)
     except DataError as exc:
-        raise _fail("train", str(exc)) from None
+        raise fail("train", str(exc)) from None
     if as_json:
         print(json.dumps(asdict(result)))
         return
@@ -119,15 +93,20 @@ def train(
     out.print(
         f"{result.epochs_run} epochs, {speed}; skipped {skipped} unreadable; report: {result.run}/report.html"
     )
+    if result.compared_to is not None:
+        c = result.compared_to
+        moves = ", ".join(f"{k.replace('_', ' ')} {v:+.3f}" for k, v in c.delta.items())
+        same = "same test set" if c.same_data else "data changed, so the test set differs"
+        out.print(f"vs previous run {c.previous} on this data folder: {moves} ({same})")
 
 
 def _with_model(command: str, run_dir: Path, job: Callable[[Run], T]) -> T:
     """Open a run and apply `job` to it; a bad run or data folder is a one-line error."""
-    _quiet_tensorflow()
+    quiet_tensorflow()
     try:
         return job(open_run(run_dir))
     except DataError as exc:
-        raise _fail(command, str(exc)) from None
+        raise fail(command, str(exc)) from None
 
 
 evaluate_app = typer.Typer(add_completion=False)

@@ -8,10 +8,11 @@ from collections.abc import Callable
 def _head(n_classes: int):
     from keras import layers
 
+    # float32 even under mixed precision: probabilities near 0 and 1 need the range
     return (
-        layers.Dense(1, activation="sigmoid")
+        layers.Dense(1, activation="sigmoid", dtype="float32")
         if n_classes == 2
-        else layers.Dense(n_classes, activation="softmax")
+        else layers.Dense(n_classes, activation="softmax", dtype="float32")
     )
 
 
@@ -40,8 +41,10 @@ def seed(image_size: int, channels: int, n_classes: int):
 def compact(image_size: int, channels: int, n_classes: int):
     """The default: augmentation, conv blocks with batch norm, global pooling, dropout.
 
-    Small enough to train on a 2-core CPU; most of the gain over the seed comes from
-    augmentation and normalisation, not size.
+    Small enough to train on a 2-core CPU: widths 24-48-96-192 train twice as fast as
+    32-64-128-256 for the same accuracy per minute, and most of the gain over the seed comes
+    from augmentation and normalisation, not size. Trained with horizontal flips, so scoring
+    averages each image with its mirror (FLIP_TTA).
     """
     import keras
     from keras import layers
@@ -52,10 +55,10 @@ def compact(image_size: int, channels: int, n_classes: int):
     x = layers.RandomZoom(0.1)(x)
     x = layers.RandomTranslation(0.06, 0.06)(x)
     x = layers.RandomContrast(0.15)(x)
-    for filters in (32, 64, 128, 256):
+    for filters in (24, 48, 96, 192):
         for _ in range(2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=0.9)(x)  # settles within a few dozen steps
             x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D()(x)
         x = layers.Dropout(0.1)(x)
@@ -65,4 +68,5 @@ def compact(image_size: int, channels: int, n_classes: int):
 
 
 ARCHITECTURES: dict[str, Callable] = {"compact": compact, "seed": seed}
+FLIP_TTA = {"compact"}  # architectures whose scores average an image and its mirror image
 DEFAULT = "compact"

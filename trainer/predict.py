@@ -36,10 +36,20 @@ def expand(targets: list[str]) -> list[Path]:
     return list(found)
 
 
+def scores_of(model, feed, flip: bool) -> np.ndarray:
+    """Model outputs for a batched feed: sigmoid (n,) or softmax (n, k); with `flip`, the mean
+    over each image and its mirror image (for models trained with horizontal flips)."""
+    import tensorflow as tf
+
+    out = model.predict(feed, verbose=0)
+    if flip:
+        out = (out + model.predict(feed.map(lambda x, y: (tf.image.flip_left_right(x), y)), verbose=0)) / 2
+    return out.ravel() if out.shape[-1] == 1 else out
+
+
 def _scores(run: Run, model, paths: list[str]) -> np.ndarray:
     feed = data.pipeline(paths, [0] * len(paths), run.config["image_size"], run.channels, 64)
-    out = model.predict(feed, verbose=0)
-    return out.ravel() if out.shape[-1] == 1 else out
+    return scores_of(model, feed, run.config.get("flip_tta", False))
 
 
 def predict(run: Run, targets: list[str]) -> list[Prediction]:

@@ -8,6 +8,7 @@ roc.png, report.html, tensorboard/
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,21 @@ class Run:
         import keras
 
         return keras.models.load_model(self.path / "model.keras")
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probing on CPU machines) muted."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def open_run(target: Path) -> Run:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer import data, metrics, models, report, splits
+from trainer import compare, data, hardware, metrics, models, report, splits
+from trainer.predict import scores_of
 from trainer.run import point_latest
 
 
@@ -29,8 +30,9 @@ class TrainConfig:
     color_mode: str = "rgb"
     test_dir: Path | None = None
     patience: int = 6
-    learning_rate: float = 1e-3
-    mixed_precision: bool = False
+    learning_rate: float | None = None  # default: 1e-3 for the seed (Adam's default), 2e-3 otherwise
+    mixed_precision: bool | None = None  # None: bfloat16 on CPUs that compute it, float32 elsewhere
+    label_smoothing: float = 0.1  # binary models other than the seed
 
 
 @dataclass
@@ -43,6 +45,7 @@ class TrainResult:
     seconds: float
     images_per_second: float
     metrics: dict[str, dict] = field(default_factory=dict)
+    compared_to: compare.Comparison | None = None
 
 
 def _fingerprint(items: list[data.Item]) -> str:
@@ -50,19 +53,6 @@ def _fingerprint(items: list[data.Item]) -> str:
     for item in sorted(items, key=lambda i: i.path):
         digest.update(f"{Path(item.path).name}\t{item.label}\t{Path(item.path).stat().st_size}\n".encode())
     return digest.hexdigest()[:16]
-
-
-def _strategy(mixed_precision: bool):
-    """The default strategy on CPU or one GPU; MirroredStrategy across several GPUs."""
-    import keras
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        tf.config.experimental.set_memory_growth(gpu, True)
-    if mixed_precision and gpus:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
 def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = None) -> TrainResult:
@@ -108,11 +98,24 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         for name, subset in subsets.items()
     }
     binary = len(labels) == 2
-    with _strategy(cfg.mixed_precision).scope():
+    seed_arch = cfg.arch == "seed"  # the seed is trained as the notebook trained it
+    learning_rate = cfg.learning_rate or (1e-3 if seed_arch else 2e-3)
+    steps = cfg.epochs * -(-len(subsets["train"]) // cfg.batch_size)
+    strategy, policy = hardware.strategy(cfg.mixed_precision)
+    with strategy.scope():
         model = models.ARCHITECTURES[cfg.arch](image_size, channels, len(labels))
+        schedule = (
+            learning_rate
+            if seed_arch
+            else keras.optimizers.schedules.CosineDecay(
+                learning_rate / 10, steps, warmup_target=learning_rate, warmup_steps=steps // cfg.epochs
+            )
+        )  # one epoch of warm-up, then a cosine to zero over the epoch budget
+        smoothing = 0.0 if seed_arch else cfg.label_smoothing
         model.compile(
-            optimizer=keras.optimizers.Adam(cfg.learning_rate),
-            loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=keras.losses.BinaryCrossentropy(label_smoothing=smoothing) if binary
+            else keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.Precision(name="precision"),
                      keras.metrics.Recall(name="recall")] if binary
             else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -122,15 +125,14 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         keras.callbacks.TensorBoard(log_dir=str(run / "tensorboard"), histogram_freq=0),
     ]
     class_weight = None
-    if cfg.arch != "seed":  # the seed is trained as the notebook trained it
-        callbacks += [
+    if not seed_arch:
+        callbacks.append(
+            # not before half the budget: on small sets validation loss is noise while the
+            # learning rate is high and batch-norm statistics settle
             keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=cfg.patience, restore_best_weights=True
-            ),
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=0.5, patience=max(1, cfg.patience // 3)
-            ),
-        ]
+                "val_loss", patience=cfg.patience, restore_best_weights=True, start_from_epoch=cfg.epochs // 2
+            )
+        )
         counts = Counter(i.label for i in subsets["train"])
         class_weight = {index[c]: len(subsets["train"]) / (len(labels) * n) for c, n in counts.items()}
     if on_epoch is not None:
@@ -138,12 +140,18 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
             keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: on_epoch(e + 1, cfg.epochs, logs))
         )
     fit_start = datetime.now()
-    history = model.fit(feeds["train"], validation_data=feeds["validation"], epochs=cfg.epochs,
-                        callbacks=callbacks, class_weight=class_weight, shuffle=False, verbose=0)  # fmt: skip
+    try:
+        history = model.fit(
+            feeds["train"], validation_data=feeds["validation"], epochs=cfg.epochs, callbacks=callbacks,
+            class_weight=class_weight, shuffle=False, verbose=0,
+        )  # fmt: skip
+    finally:
+        keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
     seconds = (datetime.now() - fit_start).total_seconds()
     epochs_run = len(history.history["loss"])
 
-    scores = {name: _scores(model, feed) for name, feed in feeds.items() if name != "train"}
+    flip = cfg.arch in models.FLIP_TTA
+    scores = {name: scores_of(model, feed, flip) for name, feed in feeds.items() if name != "train"}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
     threshold = metrics.choose_threshold(truth["validation"], scores["validation"]) if binary else 0.5
     results = {name: metrics.summarise(truth[name], scores[name], threshold, labels) for name in scores}
@@ -156,6 +164,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         "channels": channels,
         "rescale": 1 / 255,
         "threshold": threshold,
+        "flip_tta": flip,
+        "precision_policy": policy,
         "arch": cfg.arch,
         "seed": cfg.seed,
         "data_dir": str(cfg.data_dir.resolve()),
@@ -166,7 +176,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         "epochs": cfg.epochs,
         "epochs_run": epochs_run,
         "batch_size": cfg.batch_size,
-        "learning_rate": cfg.learning_rate,
+        "learning_rate": learning_rate,
         "created": started.isoformat(timespec="seconds"),
         "versions": {
             "tensorflow": tf.__version__,
@@ -180,15 +190,11 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     _pictures(
         run, history.history, results, truth["test"], scores["test"], subsets["test"], labels, threshold
     )
+    comparison = compare.compare(run, config, results)
     point_latest(run)
     n_train = len(subsets["train"]) * epochs_run
     return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
-                       round(n_train / seconds, 1) if seconds else 0.0, results)  # fmt: skip
-
-
-def _scores(model, feed) -> np.ndarray:
-    out = model.predict(feed, verbose=0)
-    return out.ravel() if out.shape[-1] == 1 else out
+                       round(n_train / seconds, 1) if seconds else 0.0, results, comparison)  # fmt: skip
 
 
 def _pictures(run, history, results, y_test, s_test, test_items, labels, threshold) -> None:

@@ -88,6 +88,21 @@ def entries(slug: str, count: int) -> tuple[Entry, ...]:
     return tuple(out)
 
 
+def entry_at(path: str, count: int, prefix: str = "/img/") -> Entry | None:
+    """The entry an image URL's path (`/img/<slug>-<n>.jpg`) serves, if any."""
+    if not path.startswith(prefix):
+        return None
+    slug, _, number = path[len(prefix) :].rsplit(".", 1)[0].rpartition("-")
+    found = entries(slug, count) if slug else ()
+    return found[int(number)] if number.isdigit() and int(number) < len(found) else None
+
+
+def true_mood(path: str, count: int) -> str | None:
+    """What a collected image really shows (happy or sad), None for junk: the demo's answer key."""
+    entry = entry_at(path, count)
+    return entry.mood if entry is not None and entry.kind not in ("banner", "html", "tiny") else None
+
+
 @lru_cache(maxsize=4096)
 def render(entry: Entry, thumb: bool = False) -> bytes:
     if entry.kind == "banner":
@@ -113,13 +128,8 @@ def install(site: Site, count: int = 120) -> None:
             for e in found
         ]
 
-    def _entry(req: Request, prefix: str) -> Entry | None:
-        slug, _, number = req.path[len(prefix) :].rsplit(".", 1)[0].rpartition("-")
-        found = entries(slug, count) if slug else ()
-        return found[int(number)] if number.isdigit() and int(number) < len(found) else None
-
     def image(req: Request) -> Response:
-        e = _entry(req, "/img/")
+        e = entry_at(req.path, count)
         if e is None or e.kind == "gone":
             return Response(b"gone", 404, "text/plain")
         if e.kind == "html":
@@ -127,7 +137,7 @@ def install(site: Site, count: int = 120) -> None:
         return Response(render(e), content_type=JPEG)
 
     def thumbnail(req: Request) -> Response:
-        e = _entry(req, "/th/")
+        e = entry_at(req.path, count, "/th/")
         if e is None or e.kind == "html":
             return Response(b"not found", 404, "text/plain")
         return Response(render(e, thumb=True), content_type=JPEG)

@@ -43,13 +43,13 @@ def face(seed: int, mood: str, size: tuple[int, int] = (320, 240)) -> Image.Imag
         eye = max(2, r // 7)
         for ex in (cx - r // 3, cx + r // 3):
             draw.ellipse((ex - eye, cy - r // 4 - eye, ex + eye, cy - r // 4 + eye), fill=(20, 20, 20))
-        mouth = (cx - r // 2, cy, cx + r // 2, cy + r // 2)
-        line = max(2, r // 10)
+        mouth = (cx - r // 2, cy - r // 6, cx + r // 2, cy + r // 2)
+        line = max(3, r // 5)  # bold, so the mood survives the trainer's downscaling
         if mood == "happy":
-            draw.arc(mouth, 20, 160, fill=(120, 20, 20), width=line)
+            draw.arc(mouth, 10, 170, fill=(120, 20, 20), width=line)
         else:
-            low = (mouth[0], cy + r // 3, mouth[2], cy + r // 3 + r // 2)
-            draw.arc(low, 200, 340, fill=(60, 20, 20), width=line)
+            low = (mouth[0], cy + r // 4, mouth[2], cy + r // 4 + 2 * r // 3)
+            draw.arc(low, 190, 350, fill=(60, 20, 20), width=line)
     return img
 
 

@@ -1,0 +1,125 @@
+"""Model-assisted review: a trained run's predictions in the FiftyOne dataset, and the images
+whose labels it disputes most, ranked by FiftyOne Brain's mistakenness.
+
+A prediction for an image the model was trained on is weak evidence (the model has seen
+that label), so every prediction records which split of the run the image was in; the
+"held out" view keeps only images the model never fitted.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from curation.decisions import REJECT
+from curation.errors import CurationError
+
+PREDICTION = "prediction"
+SPLIT = "prediction_split"  # train | validation | test | unseen
+MISTAKENNESS = "mistakenness"
+VIEWS = {
+    "likely mislabelled": "images whose label the model disputes, most confident first",
+    "likely mislabelled (held out)": "the same, only images the model did not train on",
+}
+
+
+@dataclass
+class Suspect:
+    filepath: str
+    label: str
+    predicted: str
+    confidence: float
+    mistakenness: float
+    split: str
+
+
+@dataclass
+class AssistReport:
+    run: str
+    predicted: int
+    unreadable: int
+    splits: dict[str, int]
+    suspects: list[Suspect] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def run_splits(run_dir: Path) -> dict[str, str]:
+    """sha256 → the run's split for every file it was trained or scored on.
+
+    By content, so a raw file matches its hard link or copy in the export the run read.
+    """
+    split_csv = run_dir / "split.csv"
+    if not split_csv.is_file():
+        return {}
+    with split_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out = {}
+    for row in rows:
+        digest = _sha256(Path(row["path"]))
+        if digest:
+            out[digest] = row["split"]
+    return out
+
+
+def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistReport:
+    """Predict every sample with the run's model, store it, score mistakenness, save the views."""
+    import fiftyone.brain as fob
+    from fiftyone import ViewField as F
+
+    from trainer.data import DataError
+    from trainer.predict import predict
+    from trainer.run import open_run
+
+    try:
+        run = open_run(run_dir)
+    except DataError as exc:
+        raise CurationError(str(exc)) from None
+    dataset = fo.load_dataset(name)
+    ids, paths, digests = dataset.values(["id", "filepath", "sha256"])
+    results = predict(run, paths)
+    in_run = run_splits(run.path)
+    predictions, where = {}, {}
+    for sample_id, digest, result in zip(ids, digests, results, strict=True):
+        ok = result.label is not None
+        predictions[sample_id] = (
+            fo.Classification(label=result.label, confidence=result.probability) if ok else None
+        )
+        where[sample_id] = in_run.get(digest, "unseen") if ok else None
+    dataset.set_values(PREDICTION, predictions, key_field="id", progress=False)
+    dataset.set_values(SPLIT, where, key_field="id", progress=False)
+    if MISTAKENNESS in dataset.list_brain_runs():
+        dataset.delete_brain_run(MISTAKENNESS)
+    if MISTAKENNESS in dataset.get_field_schema():
+        dataset.set_values(MISTAKENNESS, dict.fromkeys(ids), key_field="id", progress=False)
+    scored = dataset.exists(PREDICTION).exists("ground_truth")
+    if len(scored):
+        fob.compute_mistakenness(scored, PREDICTION, label_field="ground_truth", progress=False)
+    dataset.info["predictions_from"] = str(run.path)
+    dataset.save()
+
+    ranked = (
+        dataset.exists(MISTAKENNESS)
+        .match(~F("tags").contains(REJECT))
+        .match(F(f"{PREDICTION}.label") != F("ground_truth.label"))
+        .sort_by(MISTAKENNESS, reverse=True)
+    )
+    views = {"likely mislabelled": ranked, "likely mislabelled (held out)": ranked.match(F(SPLIT) != "train")}
+    for view_name, view in views.items():
+        dataset.save_view(view_name, view, description=VIEWS[view_name], overwrite=True)
+    suspects = [
+        Suspect(s.filepath, s.ground_truth.label, s[PREDICTION].label, s[PREDICTION].confidence,
+                s[MISTAKENNESS], s[SPLIT])
+        for s in ranked.limit(top)
+    ]  # fmt: skip
+    counts = Counter(v for v in where.values() if v is not None)
+    return AssistReport(str(run.path), counts.total(), len(ids) - counts.total(), dict(counts), suspects)

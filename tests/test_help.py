@@ -1,0 +1,59 @@
+"""Every command's --help is complete, and the shared options read the same everywhere."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import typer.main
+
+from collector.cli import app as collect_app
+from curation.cli import app as curate_app
+from trainer.cli import evaluate_app, predict_app, train_app
+
+APPS = {"collect": collect_app, "curate": curate_app, "train": train_app, "evaluate": evaluate_app,
+        "predict": predict_app}  # fmt: skip
+
+
+def _commands():
+    for name, app in APPS.items():
+        command = typer.main.get_command(app)
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            yield from ((f"{name} {sub}", c) for sub, c in subcommands.items())
+        else:
+            yield name, command
+
+
+COMMANDS = dict(_commands())
+
+
+def _options(command) -> dict:
+    return {p.opts[0]: p for p in command.params if p.param_type_name == "option"}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_option_is_explained_and_data_json_are_shared(name):
+    command = COMMANDS[name]
+    assert command.help, f"{name} has no help text"
+    options = _options(command)
+    assert {"--data", "--json"} <= set(options), f"{name} lacks --data or --json"
+    reference = _options(COMMANDS["collect"])
+    for shared in ("--data", "--json"):
+        assert options[shared].help == reference[shared].help, (name, shared)
+    for param in command.params:
+        assert param.help, f"{name}: {param.name} has no help"
+
+
+@pytest.mark.parametrize(
+    "module,entry,args",
+    [("collector.cli", "main", []), ("curation.cli", "main", ["review"]), ("trainer.cli", "train_main", []),
+     ("trainer.cli", "evaluate_main", []), ("trainer.cli", "predict_main", [])],
+)  # fmt: skip
+def test_help_runs_as_a_user_types_it(module, entry, args):
+    result = subprocess.run([sys.executable, "-c", f"import {module} as m; m.{entry}()", *args, "--help"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "--data" in result.stdout and "--json" in result.stdout and "Traceback" not in result.stderr

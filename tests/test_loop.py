@@ -1,0 +1,139 @@
+"""The README's main job end to end on a small demo (real Chromium, real mongod, real
+TensorFlow), then a second round of the loop: fix what the model flags, export, retrain."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from collector.demo import catalogue
+from tests.conftest import curate_json, review_app
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNT = 160  # the demo script's default results per query; the answer key depends on it
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, fiftyone_env):
+    data = tmp_path_factory.mktemp("loop") / "demo-data"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--data", str(data), "--limit", "80",
+         "--holdout-limit", "20", "--epochs", "30", "--image-size", "64", "--json"],
+        capture_output=True, text=True, timeout=900, env={**os.environ, **fiftyone_env, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    os.environ.update(fiftyone_env)
+    return data, json.loads(result.stdout)
+
+
+def _answer_key(data: Path) -> dict[str, tuple[str, str | None]]:
+    with sqlite3.connect(data / "collection.sqlite") as db:
+        rows = db.execute("SELECT url, label, path FROM candidates WHERE status = 'ok'").fetchall()
+    return {str(data / p): (label, catalogue.true_mood(urlparse(url).path, COUNT)) for url, label, p in rows}
+
+
+def _dataset(data: Path):
+    from curation.database import fiftyone
+    from curation.review import dataset_name
+
+    return fiftyone().load_dataset(dataset_name(data))
+
+
+def test_summary_matches_the_workspace_and_the_run(demo):
+    data, summary = demo
+    with sqlite3.connect(data / "collection.sqlite") as db:
+        ok = db.execute("SELECT COUNT(*) FROM candidates WHERE status = 'ok'").fetchone()[0]
+    assert summary["collected"] == ok == 160
+    with (data / "curated" / "manifest.csv").open() as handle:
+        curated = list(csv.DictReader(handle))
+    per_label = {label: sum(1 for r in curated if r["label"] == label) for label in ("happy", "sad")}
+    assert summary["curated"] == per_label
+    assert summary["duplicates_removed"] > 0 and summary["rejected_while_collecting"] > 0  # planted mess
+    run = Path(summary["run"])
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert summary["test"]["accuracy"] == metrics["test"]["accuracy"]
+    assert summary["split"] == json.loads((run / "config.json").read_text())["counts"]
+    assert sum(summary["split"].values()) == len(curated)
+    assert Path(summary["report"]).is_file() and (run / "confusion.png").is_file()
+    assert (data / "runs" / "latest").resolve() == run.resolve()
+    assert summary["independent"]["n"] > 0 and len(summary["predict_examples"]) == 2
+
+
+def test_planted_mislabels_rank_near_the_top(demo):
+    data, summary = demo
+    key = _answer_key(data)
+    dataset = _dataset(data)
+    view = dataset.load_saved_view("likely mislabelled")
+    ranked = view.values("filepath")
+    planted = {p for p, (label, mood) in key.items() if mood and mood != label} & set(
+        dataset.values("filepath")
+    )
+    assert planted, "the demo planted no mislabels"
+    top = set(ranked[: 2 * len(planted)])
+    assert len(planted & top) >= 0.6 * len(planted), (len(planted & top), len(planted), len(ranked))
+    assert summary["planted_in_top"] == len(planted & set(ranked[: summary["likely_mislabelled_top"]]))
+    # every prediction says whether the model trained on that image
+    splits = dataset.count_values("prediction_split")
+    assert set(splits) <= {"train", "validation", "test", "unseen"} and splits.get("train", 0) > 0
+    held_out = dataset.load_saved_view("likely mislabelled (held out)")
+    assert "train" not in held_out.distinct("prediction_split")
+
+
+def test_app_shows_the_likely_mislabelled_view(demo, fiftyone_env):
+    from playwright.sync_api import sync_playwright
+
+    from collector.browser import LAUNCH_ARGS, locate
+
+    data, _ = demo
+    dataset = _dataset(data)
+    expected = len(dataset.load_saved_view("likely mislabelled"))
+    assert 0 < expected < len(dataset)
+    executable = locate()
+    with review_app(data, fiftyone_env) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/datasets/{dataset.name}?view=likely-mislabelled")
+        page.get_by_text(re.compile(rf"^{expected} samples?$")).first.wait_for(timeout=60_000)
+        page.locator('[data-cy="looker"]').first.wait_for()
+        page.screenshot(path=str(data / "view.png"))
+        browser.close()
+    assert (data / "view.png").stat().st_size > 10_000
+
+
+def test_second_round_uses_the_corrections(demo, fiftyone_env):
+    """Relabel what the model disputes (as a reviewer does in the App), export, train again."""
+    data, _ = demo
+    key = _answer_key(data)
+    dataset = _dataset(data)
+    fixed = 0
+    for sample in dataset.load_saved_view("likely mislabelled").limit(20):
+        truth = key.get(sample.filepath, ("", None))[1]
+        if truth and truth != sample.ground_truth.label:
+            sample.ground_truth.label = truth
+            sample.save()
+            fixed += 1
+    assert fixed > 0
+    before = {r["sha256"]: r["label"] for r in csv.DictReader((data / "curated" / "manifest.csv").open())}
+    curate_json("export", data=data, env=fiftyone_env)
+    after = {r["sha256"]: r["label"] for r in csv.DictReader((data / "curated" / "manifest.csv").open())}
+    moved = [sha for sha in after if sha in before and before[sha] != after[sha]]
+    assert moved, "relabelled images did not move to their new class folder"
+    result = subprocess.run(
+        [sys.executable, "-c", "import trainer.cli as m; m.train_main()", str(data / "curated"),
+         "--out", str(data / "runs" / "round-2"), "--epochs", "4", "--image-size", "64"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "vs previous run" in result.stdout and "round-1" in result.stdout
+    assert "data changed" in result.stdout  # another export, so another test set
