@@ -125,8 +125,8 @@ def show(summary: dict) -> None:
     table.add_column("")
     t, ind = summary["test"], summary["independent"]
     rows = [
-        ("images collected", f"{summary['collected']} (+{summary['rejected_while_collecting']} rejected: "
-                             "HTML-as-JPEG, tiny icons, dead links, byte duplicates)"),
+        ("images collected", f"{summary['collected']} (+{summary['rejected_while_collecting']} turned away: "
+                             "HTML served as JPEG, tiny icons, dead links)"),
         ("duplicates removed", f"{summary['duplicates_removed']} in {summary['duplicate_groups']} groups"),
         ("junk flagged by scan", str(summary["flagged_removed"])),
         ("held back as label conflicts", str(summary["conflicts_held_back"])),

@@ -108,3 +108,14 @@ def test_unreachable_database_is_one_line(tmp_path, fiftyone_env):
         line.startswith("curate: error: FiftyOne's database is not available") and len(line.splitlines()) == 1
     )
     assert "FIFTYONE_DATABASE_URI" in line
+
+
+def test_predictions_from_something_that_is_not_a_run_is_one_line(reviewed, fiftyone_env, tmp_path):
+    _, data, _, _ = reviewed
+    result = run_cli(
+        "curate", "review", "--no-app", "--predictions", str(tmp_path), data=data, env=fiftyone_env
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"curate: error: {tmp_path} is not a training run (no model.keras and config.json)"
+    )

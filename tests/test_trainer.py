@@ -200,3 +200,32 @@ def test_a_run_is_compared_with_the_previous_run_on_the_same_data(tmp_path):
     assert result.previous == str(tmp_path / "b") and not result.same_data
     assert result.delta == {"accuracy": 0.05, "balanced_accuracy": -0.05, "roc_auc": 0.0}
     assert compare(new, {"data_dir": "/new", "data_fingerprint": "x"}, {"test": {}}) is None
+
+
+def test_start_from_copies_every_matching_layer():
+    import numpy as np
+
+    from trainer.models import compact, start_from
+
+    source, same, other = compact(32, 3, 2), compact(32, 3, 2), compact(32, 3, 3)
+    with_weights = [layer for layer in source.layers if layer.get_weights()]
+    assert start_from(same, source) == len(with_weights)
+    for a, b in zip(same.get_weights(), source.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    assert start_from(other, source) == len(with_weights) - 1  # all but the three-class head
+
+
+def test_fine_tuning_starts_from_the_given_run(tmp_path):
+    data = make_tree(tmp_path / "d", per_label=12)
+    run_json("train", str(data), "--out", str(tmp_path / "a"), "--arch", "seed", "--epochs", "1",
+             "--image-size", "32", "--color-mode", "grayscale")  # fmt: skip
+    run_json("train", str(data), "--out", str(tmp_path / "b"), "--init", str(tmp_path / "a"), "--epochs", "1")
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert config["init"]["run"] == str((tmp_path / "a").resolve()) and config["init"]["layers_copied"] == 5
+    assert (config["arch"], config["image_size"], config["color_mode"]) == ("seed", 32, "grayscale")
+    clash = run("train", str(data), "--init", str(tmp_path / "a"), "--image-size", "64")
+    assert (
+        clash.returncode == 1
+        and clash.stderr.startswith("train: error: --init")
+        and "Traceback" not in clash.stderr
+    )

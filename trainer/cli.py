@@ -40,14 +40,22 @@ train_app = typer.Typer(add_completion=False)
 def train(
     data_dir: Path | None = typer.Argument(None, help="<label>/<images> tree (default: <data>/curated)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default: runs/<time>-<arch>)."),
-    arch: str = typer.Option(models.DEFAULT, "--arch", help=f"One of: {', '.join(models.ARCHITECTURES)}."),
+    arch: str | None = typer.Option(
+        None, "--arch", help=f"One of: {', '.join(models.ARCHITECTURES)} (default: {models.DEFAULT})."
+    ),
     epochs: int = typer.Option(30, "--epochs", min=1, help="Most epochs (early stopping may end sooner)."),
     image_size: int | None = typer.Option(
         None, "--image-size", min=16, help="Pixels per side (default: 256 for seed, 128 otherwise)."
     ),
     seed: int = typer.Option(1337, "--seed", help="Seeds the split, the weights and the shuffling."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Images per training step."),
-    color_mode: str = typer.Option("rgb", "--color-mode", help="rgb or grayscale."),
+    color_mode: str | None = typer.Option(None, "--color-mode", help="rgb or grayscale (default: rgb)."),
+    init: Path | None = typer.Option(
+        None,
+        "--init",
+        metavar="RUN_DIR",
+        help="Start from this run's weights (fine-tuning); its architecture, size and colour mode are kept.",
+    ),
     test_dir: Path | None = typer.Option(None, "--test-dir", help="An external labelled test set."),
     mixed_precision: bool | None = typer.Option(
         None,
@@ -57,7 +65,7 @@ def train(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    if arch not in models.ARCHITECTURES or color_mode not in ("rgb", "grayscale"):
+    if arch not in (None, *models.ARCHITECTURES) or color_mode not in (None, "rgb", "grayscale"):
         raise fail("train", f"unknown --arch {arch!r} or --color-mode {color_mode!r}", 2)
     quiet_tensorflow()
     from trainer.train import TrainConfig
@@ -65,7 +73,7 @@ def train(
 
     source = data_dir or resolve_data_dir(data) / "curated"
     cfg = TrainConfig(source, out_dir, arch, epochs, image_size, seed, batch_size, color_mode, test_dir,
-                      mixed_precision=mixed_precision)  # fmt: skip
+                      mixed_precision=mixed_precision, init=init)  # fmt: skip
     try:
         if as_json or not err.is_terminal:
             result = run_training(cfg)

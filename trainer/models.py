@@ -67,6 +67,19 @@ def compact(image_size: int, channels: int, n_classes: int):
     return keras.Model(inputs, _head(n_classes)(x), name="compact")
 
 
+def start_from(model, source) -> int:
+    """Copy `source`'s weights into `model` layer by layer wherever the shapes agree (all of
+    them for the same architecture, input and classes; all but the head for another class
+    count). Returns how many layers were copied."""
+    copied = 0
+    for target, origin in zip(model.layers, source.layers, strict=False):
+        weights = origin.get_weights()
+        if weights and [w.shape for w in weights] == [w.shape for w in target.get_weights()]:
+            target.set_weights(weights)
+            copied += 1
+    return copied
+
+
 ARCHITECTURES: dict[str, Callable] = {"compact": compact, "seed": seed}
 FLIP_TTA = {"compact"}  # architectures whose scores average an image and its mirror image
 DEFAULT = "compact"

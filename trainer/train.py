@@ -15,24 +15,27 @@ import numpy as np
 
 from trainer import compare, data, hardware, metrics, models, report, splits
 from trainer.predict import scores_of
-from trainer.run import point_latest
+from trainer.run import Run, open_run, point_latest
 
 
 @dataclass
 class TrainConfig:
     data_dir: Path
     out: Path | None = None
-    arch: str = models.DEFAULT
+    arch: str | None = None  # default: the --init run's, else models.DEFAULT
     epochs: int = 30
-    image_size: int | None = None  # default: 256 for the seed CNN (as the notebook), 128 otherwise
+    image_size: int | None = (
+        None  # default: the --init run's, else 256 for the seed CNN (as the notebook), 128
+    )
     seed: int = 1337
     batch_size: int = 32
-    color_mode: str = "rgb"
+    color_mode: str | None = None  # default: the --init run's, else rgb
     test_dir: Path | None = None
     patience: int = 6
     learning_rate: float | None = None  # default: 1e-3 for the seed (Adam's default), 2e-3 otherwise
     mixed_precision: bool | None = None  # None: bfloat16 on CPUs that compute it, float32 elsewhere
     label_smoothing: float = 0.1  # binary models other than the seed
+    init: Path | None = None  # start from this run's weights (fine-tuning)
 
 
 @dataclass
@@ -55,6 +58,21 @@ def _fingerprint(items: list[data.Item]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _shape(cfg: TrainConfig) -> tuple[str, int, str, Run | None]:
+    """Architecture, image size and colour mode: as asked, else the --init run's, else defaults."""
+    source = open_run(cfg.init) if cfg.init else None
+    base = source.config if source else {}
+    arch = cfg.arch or base.get("arch") or models.DEFAULT
+    image_size = cfg.image_size or base.get("image_size") or (256 if arch == "seed" else 128)
+    color_mode = cfg.color_mode or base.get("color_mode") or "rgb"
+    if source and (arch, image_size, color_mode) != (base["arch"], base["image_size"], base["color_mode"]):
+        raise data.DataError(
+            f"--init {cfg.init} is a {base['arch']} model for {base['image_size']} px {base['color_mode']} "
+            "images: leave out --arch, --image-size and --color-mode, or give the same ones"
+        )
+    return arch, image_size, color_mode, source
+
+
 def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = None) -> TrainResult:
     labels = data.labels_of(cfg.data_dir) if cfg.data_dir.is_dir() else []
     if len(labels) < 2:
@@ -64,8 +82,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
 
     started = datetime.now()
     keras.utils.set_random_seed(cfg.seed)
-    image_size = cfg.image_size or (256 if cfg.arch == "seed" else 128)
-    channels = 1 if cfg.color_mode == "grayscale" else 3
+    arch, image_size, color_mode, source = _shape(cfg)
+    channels = 1 if color_mode == "grayscale" else 3
     items, skipped = data.usable(data.list_tree(cfg.data_dir))
     if cfg.test_dir is not None:
         test_items, test_skipped = data.usable(data.list_tree(cfg.test_dir))
@@ -75,7 +93,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         assignment.update({i.path: "test" for i in test_items})
     else:
         assignment = splits.assign(items, (0.7, 0.2, 0.1), cfg.seed)
-    run = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{cfg.arch}"
+    run = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{arch}"
     run.mkdir(parents=True, exist_ok=True)
     splits.write(run / "split.csv", items, assignment)
     index = {label: i for i, label in enumerate(labels)}
@@ -98,12 +116,13 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         for name, subset in subsets.items()
     }
     binary = len(labels) == 2
-    seed_arch = cfg.arch == "seed"  # the seed is trained as the notebook trained it
-    learning_rate = cfg.learning_rate or (1e-3 if seed_arch else 2e-3)
+    seed_arch = arch == "seed"  # the seed is trained as the notebook trained it
+    learning_rate = cfg.learning_rate or (1e-3 if seed_arch else 5e-4 if source else 2e-3)
     steps = cfg.epochs * -(-len(subsets["train"]) // cfg.batch_size)
     strategy, policy = hardware.strategy(cfg.mixed_precision)
     with strategy.scope():
-        model = models.ARCHITECTURES[cfg.arch](image_size, channels, len(labels))
+        model = models.ARCHITECTURES[arch](image_size, channels, len(labels))
+        copied = models.start_from(model, source.load_model()) if source else 0
         schedule = (
             learning_rate
             if seed_arch
@@ -150,7 +169,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     seconds = (datetime.now() - fit_start).total_seconds()
     epochs_run = len(history.history["loss"])
 
-    flip = cfg.arch in models.FLIP_TTA
+    flip = arch in models.FLIP_TTA
     scores = {name: scores_of(model, feed, flip) for name, feed in feeds.items() if name != "train"}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
     threshold = metrics.choose_threshold(truth["validation"], scores["validation"]) if binary else 0.5
@@ -160,13 +179,14 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     config = {
         "labels": labels,
         "image_size": image_size,
-        "color_mode": cfg.color_mode,
+        "color_mode": color_mode,
         "channels": channels,
         "rescale": 1 / 255,
         "threshold": threshold,
         "flip_tta": flip,
         "precision_policy": policy,
-        "arch": cfg.arch,
+        "arch": arch,
+        "init": {"run": str(source.path), "layers_copied": copied} if source else None,
         "seed": cfg.seed,
         "data_dir": str(cfg.data_dir.resolve()),
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
