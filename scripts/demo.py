@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 from rich.console import Console
 from rich.table import Table
@@ -46,15 +44,6 @@ def step(*argv: str) -> dict | list:
     return json.loads(proc.stdout)
 
 
-def answer_key(data: Path, count: int) -> dict[str, tuple[str, str | None]]:
-    """Workspace path of each collected image → (its label, what it really shows)."""
-    with sqlite3.connect(data / "collection.sqlite") as db:
-        rows = db.execute("SELECT url, label, path FROM candidates WHERE status = 'ok'").fetchall()
-    return {
-        str(data / path): (label, catalogue.true_mood(urlparse(url).path, count)) for url, label, path in rows
-    }
-
-
 def run(args: argparse.Namespace) -> dict:
     data, holdout = args.data.resolve(), args.data.resolve() / "holdout"
     site = Site()
@@ -73,12 +62,12 @@ def run(args: argparse.Namespace) -> dict:
             got = step("collect", query, "--label", label, "--limit", str(limit), "--endpoint", endpoint,
                        "--data", str(where))  # fmt: skip
             collected[query] = got
-    key = answer_key(data, args.count)
+    planted = catalogue.mislabelled(catalogue.answer_key(data, args.count))
     summary["collected"] = sum(collected[q]["ok"] for q in ("happy people", "sad people"))
     summary["rejected_while_collecting"] = sum(
         collected[q]["filtered"] + collected[q]["failed"] for q in ("happy people", "sad people")
     )
-    summary["planted_mislabels"] = sum(1 for label, mood in key.values() if mood and mood != label)
+    summary["planted_mislabels"] = len(planted)
 
     dedupe = step("curate", "dedupe", "--data", str(data))
     step("curate", "review", "--no-app", "--data", str(data))
@@ -113,9 +102,7 @@ def run(args: argparse.Namespace) -> dict:
     suspects = reviewed["predictions"]["suspects"]
     top = suspects[: max(1, 2 * summary["planted_mislabels"])]
     summary["likely_mislabelled_top"] = len(top)
-    summary["planted_in_top"] = sum(
-        1 for s in top if key.get(s["filepath"], ("", None))[1] not in (None, key[s["filepath"]][0])
-    )
+    summary["planted_in_top"] = sum(1 for s in top if s["filepath"] in planted)
     return summary
 
 

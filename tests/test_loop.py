@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -35,12 +34,6 @@ def demo(tmp_path_factory, fiftyone_env):
     assert result.returncode == 0, result.stderr[-3000:]
     os.environ.update(fiftyone_env)
     return data, json.loads(result.stdout)
-
-
-def _answer_key(data: Path) -> dict[str, tuple[str, str | None]]:
-    with sqlite3.connect(data / "collection.sqlite") as db:
-        rows = db.execute("SELECT url, label, path FROM candidates WHERE status = 'ok'").fetchall()
-    return {str(data / p): (label, catalogue.true_mood(urlparse(url).path, COUNT)) for url, label, p in rows}
 
 
 def _dataset(data: Path):
@@ -72,13 +65,10 @@ def test_summary_matches_the_workspace_and_the_run(demo):
 
 def test_planted_mislabels_rank_near_the_top(demo):
     data, summary = demo
-    key = _answer_key(data)
     dataset = _dataset(data)
     view = dataset.load_saved_view("likely mislabelled")
     ranked = view.values("filepath")
-    planted = {p for p, (label, mood) in key.items() if mood and mood != label} & set(
-        dataset.values("filepath")
-    )
+    planted = catalogue.mislabelled(catalogue.answer_key(data, COUNT)) & set(dataset.values("filepath"))
     assert planted, "the demo planted no mislabels"
     top = set(ranked[: 2 * len(planted)])
     assert len(planted & top) >= 0.6 * len(planted), (len(planted & top), len(planted), len(ranked))
@@ -114,7 +104,7 @@ def test_app_shows_the_likely_mislabelled_view(demo, fiftyone_env):
 def test_second_round_uses_the_corrections(demo, fiftyone_env):
     """Relabel what the model disputes (as a reviewer does in the App), export, train again."""
     data, _ = demo
-    key = _answer_key(data)
+    key = catalogue.answer_key(data, COUNT)
     dataset = _dataset(data)
     fixed = 0
     for sample in dataset.load_saved_view("likely mislabelled").limit(20):

@@ -10,9 +10,13 @@ every later stage has something real to do.
 from __future__ import annotations
 
 import random
+import sqlite3
 import zlib
+from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
 
 from collector.demo import pictures
 from collector.demo.bing import Result
@@ -101,6 +105,18 @@ def true_mood(path: str, count: int) -> str | None:
     """What a collected image really shows (happy or sad), None for junk: the demo's answer key."""
     entry = entry_at(path, count)
     return entry.mood if entry is not None and entry.kind not in ("banner", "html", "tiny") else None
+
+
+def answer_key(data_dir: Path, count: int) -> dict[str, tuple[str, str | None]]:
+    """Workspace path of every image collected from the demo → (its label, what it shows)."""
+    with closing(sqlite3.connect(data_dir / "collection.sqlite")) as db:
+        rows = db.execute("SELECT url, label, path FROM candidates WHERE status = 'ok'").fetchall()
+    return {str(data_dir / p): (label, true_mood(urlparse(url).path, count)) for url, label, p in rows}
+
+
+def mislabelled(key: dict[str, tuple[str, str | None]]) -> set[str]:
+    """The paths in an answer key whose face shows the other mood than their label."""
+    return {path for path, (label, mood) in key.items() if mood and mood != label}
 
 
 @lru_cache(maxsize=4096)
