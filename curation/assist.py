@@ -14,16 +14,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from curation.decisions import REJECT
 from curation.errors import CurationError
+from curation.export import MANIFEST
+from curation.review import FACES
+
+if TYPE_CHECKING:
+    from trainer.run import Run
 
 PREDICTION = "prediction"
 SPLIT = "prediction_split"  # train | validation | test | unseen
 MISTAKENNESS = "mistakenness"
+FACE_PREDICTIONS = "face_predictions"  # runs trained on face crops: one prediction per detected face
 VIEWS = {
     "likely mislabelled": "images whose label the model disputes, most confident first",
     "likely mislabelled (held out)": "the same, only images the model did not train on",
+    "likely mislabelled faces": "face crops whose expression the model reads against the picture's label",
 }
 
 
@@ -53,22 +61,45 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def run_splits(run_dir: Path) -> dict[str, str]:
-    """sha256 → the run's split for every file it was trained or scored on.
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
 
-    By content, so a raw file matches its hard link or copy in the export the run read.
+
+def run_splits(run: Run) -> dict[str, str]:
+    """sha256 → the run's split for every picture it was trained or scored on.
+
+    By content, so a raw file matches its hard link or copy in the export the run read; a
+    face crop stands for the picture it was cut from (export --faces records its sha256).
     """
-    split_csv = run_dir / "split.csv"
-    if not split_csv.is_file():
-        return {}
-    with split_csv.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    root = Path(run.config.get("data_dir") or ".")
+    cut_from = {str((root / r["path"]).resolve()): r.get("image_sha256") for r in _rows(root / MANIFEST)}
     out = {}
-    for row in rows:
-        digest = _sha256(Path(row["path"]))
+    for row in _rows(run.path / "split.csv"):
+        digest = cut_from.get(row["path"]) or _sha256(Path(row["path"]))
         if digest:
             out[digest] = row["split"]
     return out
+
+
+def _on_faces(run: Run, dataset, paths: list[str]) -> list:
+    """Per-face predictions on the faces `curate faces` found (the boxes reviewers see)."""
+    from faces.batch import Found
+    from faces.detectors import Face
+    from trainer.faces import classify
+
+    boxes = (
+        dataset.values(f"{FACES}.detections.bounding_box") if FACES in dataset.get_field_schema() else None
+    )
+    if boxes is None or all(b is None for b in boxes):
+        raise CurationError(f"{run.path} was trained on face crops: run `curate faces` first")
+    found = [
+        Found(Path(p), [Face(*box, None) for box in b or []], error=None if b is not None else "not searched")
+        for p, b in zip(paths, boxes, strict=True)
+    ]
+    return classify(run, found)
 
 
 def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistReport:
@@ -86,17 +117,23 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
         raise CurationError(str(exc)) from None
     dataset = fo.load_dataset(name)
     ids, paths, digests = dataset.values(["id", "filepath", "sha256"])
-    results = predict(run, paths)
-    in_run = run_splits(run.path)
-    predictions, where = {}, {}
+    on_faces = bool(run.config.get("faces"))
+    results = _on_faces(run, dataset, paths) if on_faces else predict(run, paths)
+    in_run = run_splits(run)
+    predictions, where, per_face = {}, {}, {}
     for sample_id, digest, result in zip(ids, digests, results, strict=True):
         ok = result.label is not None
         predictions[sample_id] = (
             fo.Classification(label=result.label, confidence=result.probability) if ok else None
         )
         where[sample_id] = in_run.get(digest, "unseen") if ok else None
+        boxes = [fo.Detection(label=f.label, bounding_box=f.box, confidence=f.probability)
+                 for f in result.faces or []]  # fmt: skip
+        per_face[sample_id] = fo.Detections(detections=boxes) if on_faces else None
     dataset.set_values(PREDICTION, predictions, key_field="id", progress=False)
     dataset.set_values(SPLIT, where, key_field="id", progress=False)
+    if on_faces or FACE_PREDICTIONS in dataset.get_field_schema():
+        dataset.set_values(FACE_PREDICTIONS, per_face, key_field="id", progress=False)
     if MISTAKENNESS in dataset.list_brain_runs():
         dataset.delete_brain_run(MISTAKENNESS)
     if MISTAKENNESS in dataset.get_field_schema():
@@ -114,6 +151,11 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
         .sort_by(MISTAKENNESS, reverse=True)
     )
     views = {"likely mislabelled": ranked, "likely mislabelled (held out)": ranked.match(F(SPLIT) != "train")}
+    if on_faces:
+        faces = dataset.filter_labels(FACE_PREDICTIONS, F("label") != F("$ground_truth.label"))
+        views["likely mislabelled faces"] = faces.to_patches(
+            FACE_PREDICTIONS, other_fields=["ground_truth"]
+        ).sort_by(f"{FACE_PREDICTIONS}.confidence", reverse=True)
     for view_name, view in views.items():
         dataset.save_view(view_name, view, description=VIEWS[view_name], overwrite=True)
     suspects = [

@@ -17,6 +17,8 @@ from common import sqlite
 from curation.grouping import Group, Member
 from curation.hashing import COLUMNS
 from curation.scan import ScanResult
+from faces.batch import Found
+from faces.detectors import Face
 
 FILENAME = "curation.sqlite"
 COLLECTION = "collection.sqlite"
@@ -48,6 +50,22 @@ CREATE TABLE IF NOT EXISTS images (
     added_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS face_scans (
+    path TEXT PRIMARY KEY,
+    detector TEXT NOT NULL,
+    faces INTEGER NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    error TEXT,
+    scanned_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faces (
+    path TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    score REAL,
+    PRIMARY KEY (path, idx)
+);
 """
 
 
@@ -152,6 +170,39 @@ class Catalog:
             for group_id in conflicted:
                 self.db.execute("UPDATE images SET conflict=1 WHERE group_id=?", (group_id,))
 
+    def face_scanned(self, detector: str) -> set[str]:
+        """Paths already searched for faces with this detector setting (a resumed run skips them)."""
+        rows = self.db.execute("SELECT path FROM face_scans WHERE detector=?", (detector,))
+        return {r[0] for r in rows}
+
+    def save_faces(self, detector: str, found: Iterable[tuple[str, Found]]) -> None:
+        now = _now()
+        with self.transaction():
+            for path, f in found:
+                self.db.execute("DELETE FROM faces WHERE path=?", (path,))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO face_scans VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (path, detector, len(f.faces), f.width, f.height, f.error, now),
+                )
+                self.db.executemany(
+                    "INSERT INTO faces VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(path, i, face.x, face.y, face.w, face.h, face.score) for i, face in enumerate(f.faces)],
+                )
+
+    def face_setting(self) -> str | None:
+        """The detector setting of the newest face search."""
+        row = self.db.execute("SELECT detector FROM face_scans ORDER BY scanned_at DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def faces(self) -> dict[str, list[Face]]:
+        """path → its faces, for every image searched (an empty list: searched, none found)."""
+        out: dict[str, list[Face]] = {
+            r[0]: [] for r in self.db.execute("SELECT path FROM face_scans WHERE error IS NULL")
+        }
+        for r in self.db.execute("SELECT path, x, y, w, h, score FROM faces ORDER BY path, idx"):
+            out.setdefault(r[0], []).append(Face(*r[1:]))
+        return out
+
     def rows(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM images ORDER BY path").fetchall()
 
@@ -180,5 +231,7 @@ class Catalog:
             "pending_review": one(
                 "SELECT COUNT(*) FROM images WHERE flag IS NOT NULL OR conflict=1"
             ).fetchone()[0],
+            "searched_for_faces": one("SELECT COUNT(*) FROM face_scans").fetchone()[0],
+            "no_face": one("SELECT COUNT(*) FROM face_scans WHERE faces=0 AND error IS NULL").fetchone()[0],
             "dataset": self.get_meta("fiftyone_dataset"),
         }

@@ -1,4 +1,4 @@
-"""`curate`: import, scan, dedupe, review, export, status. Parse, call curation.*, print."""
+"""`curate`: import, scan, dedupe, faces, review, export, status. Parse, call curation.*, print."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,14 +16,18 @@ from rich.table import Table
 
 from common.cli import DataOpt, JsonOpt, err, fail, out
 from common.workspace import resolve_data_dir
-from curation import assist, database, decisions, grouping
+from curation import assist, database, decisions, face_scan, grouping
 from curation import dedupe as dedupe_lib
 from curation import export as export_lib
 from curation import review as review_lib
 from curation.catalog import Catalog
 from curation.errors import CurationError
 from curation.importer import import_tree
+from faces import crops, detectors
+from faces.detectors import DetectorUnavailable
 from trainer.run import quiet_tensorflow
+
+T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate the workspace's images.")
 
@@ -31,10 +36,10 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return fail("curate", message, code)
 
 
-def _run(fn: Callable[[], Any]) -> Any:
+def _run(fn: Callable[[], T]) -> T:
     try:
         return fn()
-    except CurationError as exc:
+    except (CurationError, DetectorUnavailable) as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
@@ -67,17 +72,32 @@ def _suspects(report: assist.AssistReport) -> Table:
     return table
 
 
-def _scan(catalog: Catalog, min_size: int, quiet: bool) -> dedupe_lib.ScanReport:
+def _with_progress(name: str, quiet: bool, job: Callable[..., T]) -> T:
+    """Run job(on_start=, on_progress=) under a progress bar on stderr (none for --json or pipes)."""
     if quiet or not err.is_terminal:
-        return dedupe_lib.scan(catalog, min_size)
-    columns = (TextColumn("scan"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        return _run(job)
+    columns = (TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as progress:
-        task = progress.add_task("scan", total=0)
-        return dedupe_lib.scan(
-            catalog, min_size,
-            on_start=lambda n: progress.update(task, total=n),
-            on_progress=lambda n: progress.advance(task, n),
-        )  # fmt: skip
+        task = progress.add_task(name, total=0)
+        return _run(
+            lambda: job(
+                on_start=lambda n: progress.update(task, total=n),
+                on_progress=lambda n: progress.advance(task, n),
+            )
+        )
+
+
+def _scan(catalog: Catalog, min_size: int, quiet: bool) -> dedupe_lib.ScanReport:
+    return _with_progress("scan", quiet, lambda **bar: dedupe_lib.scan(catalog, min_size, **bar))
+
+
+def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncReport]:
+    """Scan what is new, regroup, and mirror the workspace into the FiftyOne dataset."""
+    _scan(catalog, 64, quiet)
+    threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
+    _run(lambda: dedupe_lib.dedupe(catalog, threshold))
+    fo = _run(database.fiftyone)
+    return fo, _run(lambda: review_lib.sync(fo, catalog))
 
 
 @app.command("import", help="Copy a folder tree (label = sub-folder name) into the workspace.")
@@ -103,7 +123,7 @@ def scan(
     min_size: int = typer.Option(64, "--min-size", min=1, help="Smaller width or height is flagged small."),
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
-        report = _run(lambda: _scan(catalog, min_size, as_json))
+        report = _scan(catalog, min_size, as_json)
     rows = [("new from collect", report.new_from_collect), ("scanned", report.scanned)]
     rows += [(f"flagged {flag}", n) for flag, n in report.flags.most_common()]
     _emit(as_json, {**asdict(report), "flags": dict(report.flags)}, _table("scan", rows))
@@ -119,7 +139,7 @@ def dedupe(
     min_size: int = typer.Option(64, "--min-size", min=1, help="Used when scanning new files first."),
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
-        _run(lambda: _scan(catalog, min_size, as_json))
+        _scan(catalog, min_size, as_json)
         report = _run(lambda: dedupe_lib.dedupe(catalog, threshold))
     rows = [("images compared", report.images), ("exact-duplicate groups", report.exact_groups),
             ("near-duplicate groups", report.near_groups), ("label conflicts", len(report.conflicts)),
@@ -143,11 +163,7 @@ def review(
     top: int = typer.Option(10, "--top", min=0, help="How many likely mislabelled images to list."),
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
-        _run(lambda: _scan(catalog, 64, as_json))
-        threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
-        _run(lambda: dedupe_lib.dedupe(catalog, threshold))
-        fo = _run(database.fiftyone)
-        report = _run(lambda: review_lib.sync(fo, catalog))
+        fo, report = _sync(catalog, as_json)
     rows = [("samples", report.samples), ("added", report.added), ("updated", report.updated),
             ("open conflicts", report.conflicts)]  # fmt: skip
     payload = asdict(report)
@@ -169,17 +185,60 @@ def review(
         session.wait(-1)
 
 
+@app.command(help="Find faces in every kept image (FiftyOne detections); tag images without one no_face.")
+def faces(
+    data: Path | None = DataOpt,
+    as_json: bool = JsonOpt,
+    detector: str = typer.Option(
+        detectors.DEFAULT, "--detector", help=f"One of: {', '.join(detectors.DETECTORS)}."
+    ),
+    min_detect: int = typer.Option(
+        20, "--min-detect", min=12, help="Smallest face to look for, in pixels of the searched copy."
+    ),
+    workers: int = typer.Option(2, "--workers", min=1, help="Images searched at once."),
+) -> None:
+    if detector not in detectors.DETECTORS:
+        raise _fail(f"unknown --detector {detector!r} (choose from {', '.join(detectors.DETECTORS)})", 2)
+    quiet_tensorflow()
+    with Catalog(resolve_data_dir(data)) as catalog:
+        _scan(catalog, 64, as_json)
+        finder = detectors.get(detector, min_detect)
+        report = _with_progress(
+            "faces", as_json, lambda **bar: face_scan.find_faces(catalog, finder, workers, **bar)
+        )
+        _, synced = _sync(catalog, True)
+    rows = [("kept images", report.images), ("searched now", report.searched),
+            ("searched before (resumed)", report.resumed), ("with a face", report.with_faces),
+            ("no face (tagged no_face)", report.no_face), ("faces", report.faces),
+            ("unreadable", report.unreadable)]  # fmt: skip
+    payload = {**asdict(report), "no_face_rate": report.no_face_rate, "dataset": synced.dataset}
+    _emit(as_json, payload, _table(f"faces ({report.detector})", rows))
+
+
 @app.command(help="Write curated class folders and manifest.csv for the trainer.")
 def export(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
-    out_dir: Path | None = typer.Option(None, "--out", help="Destination (default: <data>/curated)."),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Destination (default: <data>/curated, or <data>/curated-faces with --faces)."
+    ),
+    faces: bool = typer.Option(False, "--faces", help="Export face crops (run `curate faces` first)."),
+    margin: float = typer.Option(
+        crops.MARGIN, "--margin", min=0.0, max=2.0, help="Crop margin, a share of the face's side."
+    ),
+    min_face: int = typer.Option(
+        crops.MIN_FACE, "--min-face", min=1, help="Leave out faces smaller than this (pixels)."
+    ),
 ) -> None:
     data_dir = resolve_data_dir(data)
     with Catalog(data_dir) as catalog:
         name = catalog.get_meta(review_lib.META_KEY)
         reviewed = decisions.read(_run(database.fiftyone), name, data_dir) if name else {}
-        report = _run(lambda: export_lib.export(catalog, out_dir or data_dir / "curated", reviewed))
+        if faces:
+            target = out_dir or data_dir / "curated-faces"
+            report = _run(lambda: export_lib.export_faces(catalog, target, reviewed, margin, min_face))
+        else:
+            report = _run(lambda: export_lib.export(catalog, out_dir or data_dir / "curated", reviewed))
     rows = [(f"exported {label}", n) for label, n in sorted(report.per_label.items())]
     rows += [(f"left out: {why}", n) for why, n in report.left_out.most_common()]
     rows.append(("stale files removed", report.removed))
@@ -194,7 +253,8 @@ def status(data: Path | None = DataOpt, as_json: bool = JsonOpt) -> None:
         payload = catalog.status()
     rows = [(f"label {k}", v) for k, v in payload["labels"].items()]
     rows += [(f"flag {k}", v) for k, v in payload["flags"].items()]
-    rows += [(k.replace("_", " "), payload[k]) for k in ("images", "unscanned", "groups", "conflicts")]
+    keys = ("images", "unscanned", "groups", "conflicts", "searched_for_faces", "no_face")
+    rows += [(k.replace("_", " "), payload[k]) for k in keys]
     rows.append(("to review (flagged or in a conflict)", payload["pending_review"]))
     rows.append(("reviewed in FiftyOne", "yes" if payload["dataset"] else "not yet"))
     _emit(as_json, payload, _table("workspace", rows))

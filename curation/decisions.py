@@ -14,7 +14,8 @@ from types import ModuleType
 
 REJECT = "reject"
 FLAG_TAGS = ("corrupt", "not_image", "bomb", "small", "animated", "missing")
-MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", "conflict"})
+NO_FACE = "no_face"
+MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", "conflict", NO_FACE})
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """`curate export`: class folders the trainer reads, plus a manifest that keeps groups together.
 
+With `--faces` the class folders hold face crops instead of whole pictures: each crop
+carries its picture's label and duplicate group (so crops of one photo, or of its
+near-duplicates, never straddle two splits), and faces.json records how they were cut,
+so `predict --faces` cuts new pictures the same way.
+
 Exported: one keeper per duplicate group, nothing flagged by scan, nothing rejected in
 review, nothing from a group whose labels still conflict. Files are hard links into
 raw/ where the filesystem allows (no extra space), copies otherwise. Idempotent: files
@@ -10,19 +15,27 @@ never touched).
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
+import json
 import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.images import ImageRejected
 from curation import decisions
 from curation.catalog import Catalog
 from curation.decisions import Decision
+from curation.errors import CurationError
 from curation.grouping import rank_key
+from faces import crops
+from faces.images import open_upright
 
 MANIFEST = "manifest.csv"
 COLUMNS = ("path", "label", "sha256", "group_id", "source_url", "origin")
+FACE_COLUMNS = (*COLUMNS, "image", "image_sha256", "box")  # the picture a crop was cut from, the face in it
 
 
 @dataclass
@@ -80,27 +93,89 @@ def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str
     return chosen, left_out
 
 
-def export(catalog: Catalog, out: Path, reviewed: dict[str, Decision]) -> ExportReport:
-    chosen, left_out = plan(catalog, reviewed)
-    report = ExportReport(str(out), left_out=left_out)
+def _publish(out: Path, chosen: list[dict], columns: tuple[str, ...]) -> int:
+    """Once the chosen files are in place: remove what an earlier export wrote and this one does
+    not want, then write the manifest (atomically). Returns how many stale files went."""
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / MANIFEST
     previous: set[str] = set()
     if manifest.exists():
         with manifest.open(newline="") as handle:
             previous = {r["path"] for r in csv.DictReader(handle)}
-    wanted = {c["path"] for c in chosen}
-    for stale in previous - wanted:
-        (out / stale).unlink(missing_ok=True)
-        report.removed += 1
-    for item in chosen:
-        _link(catalog.data_dir / item["raw"], out / item["path"])
-        report.per_label[item["label"]] += 1
-    report.exported = len(chosen)
+    stale = previous - {c["path"] for c in chosen}
+    for path in stale:
+        (out / path).unlink(missing_ok=True)
     staging = out / f".{MANIFEST}.part"
     with staging.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(sorted(chosen, key=lambda c: c["path"]))
     os.replace(staging, manifest)
-    return report
+    return len(stale)
+
+
+def export(catalog: Catalog, out: Path, reviewed: dict[str, Decision]) -> ExportReport:
+    chosen, left_out = plan(catalog, reviewed)
+    for item in chosen:
+        _link(catalog.data_dir / item["raw"], out / item["path"])
+    removed = _publish(out, chosen, COLUMNS)
+    return ExportReport(str(out), len(chosen), Counter(c["label"] for c in chosen), left_out, removed)
+
+
+def _face_crops(catalog: Catalog, chosen: list[dict], margin: float, min_face: int, left_out: Counter[str]):
+    """(manifest row, JPEG bytes) for every big-enough face of every chosen picture."""
+    found = catalog.faces()
+    unsearched = [c["raw"] for c in chosen if c["raw"] not in found]
+    if unsearched:
+        raise CurationError(
+            f"{len(unsearched)} of the {len(chosen)} pictures to export have not been searched for faces"
+            f" (first: {unsearched[0]}); run `curate faces` first"
+        )
+    for item in chosen:
+        faces = found[item["raw"]]
+        if not faces:
+            left_out["no face found"] += 1
+            continue
+        try:
+            img = open_upright(catalog.data_dir / item["raw"])
+        except (ImageRejected, OSError) as exc:
+            left_out[f"unreadable: {getattr(exc, 'reason', exc)}"] += 1
+            continue
+        stem = Path(item["path"]).with_suffix("")
+        for k, face in enumerate(faces):
+            if not crops.big_enough(face, *img.size, min_face):
+                left_out[f"face smaller than {min_face} px"] += 1
+                continue
+            buffer = io.BytesIO()
+            crops.crop(img, face, margin).save(buffer, "JPEG", quality=95)
+            jpeg = buffer.getvalue()
+            box = ",".join(f"{v:.4f}" for v in (face.x, face.y, face.w, face.h))
+            digest = hashlib.sha256(jpeg).hexdigest()
+            source = {"image": item["raw"], "image_sha256": item["sha256"], "box": box}
+            yield {**item, "path": f"{stem}.face{k}.jpg", "sha256": digest, **source}, jpeg
+
+
+def _write_bytes(target: Path, payload: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.part")
+    staging.write_bytes(payload)
+    os.replace(staging, target)
+
+
+def export_faces(
+    catalog: Catalog,
+    out: Path,
+    reviewed: dict[str, Decision],
+    margin: float = crops.MARGIN,
+    min_face: int = crops.MIN_FACE,
+) -> ExportReport:
+    """Face crops of the pictures `export` would write, as class folders with a manifest."""
+    chosen, left_out = plan(catalog, reviewed)
+    rows = []
+    for row, jpeg in _face_crops(catalog, chosen, margin, min_face, left_out):
+        _write_bytes(out / row["path"], jpeg)  # as they are cut, so memory stays flat
+        rows.append(row)
+    removed = _publish(out, rows, FACE_COLUMNS)
+    how = {"detector": catalog.face_setting(), "margin": margin, "min_face": min_face}
+    (out / crops.SETTINGS).write_text(json.dumps(how, indent=2))
+    return ExportReport(str(out), len(rows), Counter(r["label"] for r in rows), left_out, removed)

@@ -14,6 +14,7 @@ from types import ModuleType
 from common.workspace import workspace_id
 from curation import decisions
 from curation.catalog import Catalog
+from faces.detectors import Face
 
 META_KEY = "fiftyone_dataset"
 FIELDS = ("origin", "source", "page_url", "query", "engine", "sha256", "group_id", "role", "flag", "reason",
@@ -24,7 +25,9 @@ VIEWS = {
     "flagged": "files scan flagged: corrupt, not an image, small, animated, bomb",
     "to review": "conflicts and flagged files nobody has rejected yet",
     "rejected": "what reviewers rejected",
+    "no face": "pictures `curate faces` found no face in: logos, banners, clip art, turned heads",
 }
+FACES = "faces"  # detections from `curate faces`
 
 
 def dataset_name(data_dir: Path) -> str:
@@ -40,13 +43,25 @@ class SyncReport:
     conflicts: int
 
 
-def _machine_tags(row, conflicted: set[str]) -> set[str]:
+def _machine_tags(row, conflicted: set[str], faces: dict[str, list[Face]]) -> set[str]:
     tags = {row["flag"]} if row["flag"] else set()
+    if faces.get(row["path"]) == []:
+        tags.add(decisions.NO_FACE)
     if row["role"] in ("duplicate", "near_duplicate"):
         tags.add(row["role"])
     if row["group_id"] in conflicted:
         tags.add("conflict")
     return tags
+
+
+def _detections(fo: ModuleType, found: list[Face] | None):
+    if found is None:
+        return None
+    return fo.Detections(
+        detections=[
+            fo.Detection(label="face", bounding_box=[f.x, f.y, f.w, f.h], confidence=f.score) for f in found
+        ]
+    )
 
 
 def _hex(value: int | None) -> str | None:
@@ -62,14 +77,16 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
     conflicted = decisions.conflicted_groups(rows, known)
     existing = dict(zip(*dataset.values(["filepath", "id"]), strict=True))
     current_tags = dict(zip(*dataset.values(["id", "tags"]), strict=True))
-    new, updates, tags = [], {f: {} for f in (*FIELDS, "phash", "dhash")}, {}
+    faces = catalog.faces()
+    new, updates, tags = [], {f: {} for f in (*FIELDS, "phash", "dhash", FACES)}, {}
     for row in rows:
         filepath = str(catalog.data_dir / row["path"])
         facts = {f: row[f] for f in FIELDS} | {
             "phash": _hex(row["phash_full"]),
             "dhash": _hex(row["dhash_full"]),
+            FACES: _detections(fo, faces.get(row["path"])),
         }
-        machine = _machine_tags(row, conflicted)
+        machine = _machine_tags(row, conflicted, faces)
         sample_id = existing.get(filepath)
         if sample_id is None:
             sample = fo.Sample(filepath=filepath, tags=sorted(machine))
@@ -108,6 +125,7 @@ def _save_views(dataset) -> None:
         "flagged": dataset.match_tags(flags),
         "to review": dataset.match_tags(["conflict", *flags]).match(~F("tags").contains(decisions.REJECT)),
         "rejected": dataset.match_tags(decisions.REJECT),
+        "no face": dataset.match_tags(decisions.NO_FACE),
     }
     for name, view in views.items():
         dataset.save_view(name, view, description=VIEWS[name], overwrite=True)

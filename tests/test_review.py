@@ -54,6 +54,7 @@ def test_dataset_mirrors_the_workspace(reviewed):
         "flagged",
         "to review",
         "rejected",
+        "no face",
     }
     assert len(dataset.load_saved_view("conflicts")) == 4
     sample = dataset.match_tags("conflict").first()

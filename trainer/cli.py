@@ -14,6 +14,8 @@ from rich.table import Table
 
 from common.cli import DataOpt, JsonOpt, err, fail, out
 from common.workspace import resolve_data_dir
+from faces.detectors import DetectorUnavailable
+from trainer import faces as face_scoring
 from trainer import models
 from trainer import predict as scoring
 from trainer.data import DataError
@@ -113,8 +115,13 @@ def _with_model(command: str, run_dir: Path, job: Callable[[Run], T]) -> T:
     quiet_tensorflow()
     try:
         return job(open_run(run_dir))
-    except DataError as exc:
+    except (DataError, DetectorUnavailable) as exc:
         raise fail(command, str(exc)) from None
+
+
+FacesOpt = typer.Option(
+    False, "--faces", help="Find the faces, classify each; a picture's label is their area-weighted mean."
+)
 
 
 evaluate_app = typer.Typer(add_completion=False)
@@ -124,14 +131,20 @@ evaluate_app = typer.Typer(add_completion=False)
 def evaluate(
     run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
     data_dir: Path = typer.Argument(..., help="<label>/<images> tree."),
+    faces: bool = FacesOpt,
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    result = _with_model("evaluate", run_dir, lambda run: scoring.evaluate(run, data_dir))
+    job = face_scoring.evaluate_faces if faces else scoring.evaluate
+    result = _with_model("evaluate", run_dir, lambda run: job(run, data_dir))
     if as_json:
         print(json.dumps(result))
-    else:
-        out.print(_metrics_table(f"{run_dir} on {data_dir}", {"evaluation": result}))
+        return
+    out.print(_metrics_table(f"{run_dir} on {data_dir}", {"evaluation": result}))
+    if faces:
+        out.print(
+            f"a face in {result['coverage']:.0%} of the images ({result['no_face']} without one: not scored)"
+        )
 
 
 predict_app = typer.Typer(add_completion=False)
@@ -141,21 +154,25 @@ predict_app = typer.Typer(add_completion=False)
 def predict(
     run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
     paths: list[str] = typer.Argument(..., help="Images, folders or glob patterns."),
+    faces: bool = FacesOpt,
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    results = _with_model("predict", run_dir, lambda run: scoring.predict(run, paths))
+    job = face_scoring.predict_faces if faces else scoring.predict
+    results = _with_model("predict", run_dir, lambda run: job(run, paths))
     if as_json:
         print(json.dumps([asdict(r) for r in results]))
         return
     table = Table(title=f"predictions of {run_dir}", title_justify="left")
-    for column in ("image", "label", "probability", "note"):
+    for column in ("image", "label", "probability", *(("faces",) if faces else ()), "note"):
         table.add_column(column)
     for r in results:
+        per_face = [f"{f.label} {f.probability:.2f}" for f in r.faces or []]
         table.add_row(
             r.path,
             r.label or "-",
             f"{r.probability:.3f}" if r.probability is not None else "-",
+            *(("; ".join(per_face),) if faces else ()),
             r.error or "",
         )
     out.print(table)

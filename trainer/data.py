@@ -18,6 +18,7 @@ from common.images import ImageRejected, inspect_image
 MANIFEST = "manifest.csv"
 SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
+SHIFT = 0.08  # augmentation: shifts up to this share of the side, in whole pixels
 
 
 class DataError(ValueError):
@@ -71,6 +72,13 @@ def usable(items: list[Item]) -> tuple[list[Item], Counter[str]]:
     return [i for i, p in zip(items, problems, strict=True) if p is None], skipped
 
 
+def prepare(image, image_size: int):
+    """Resize to the model's square input and scale to [0, 1]: the one preprocessing every path shares."""
+    import tensorflow as tf
+
+    return tf.image.resize(image, (image_size, image_size)) / 255.0
+
+
 def pipeline(
     paths: list[str],
     labels: list[int],
@@ -78,19 +86,28 @@ def pipeline(
     channels: int,
     batch_size: int,
     shuffle: bool = False,
+    augment: bool = False,
     seed: int = 1337,
 ):
-    """Decode in parallel, resize, scale to [0, 1], cache, (shuffle,) batch, prefetch."""
+    """Decode in parallel, resize, scale to [0, 1], cache, (shuffle, augment,) batch, prefetch."""
     import tensorflow as tf
 
     def load(path, label):
         raw = tf.io.read_file(path)
         image = tf.io.decode_image(raw, channels=channels, expand_animations=False)
-        image = tf.image.resize(image, (image_size, image_size))
-        return image / 255.0, label
+        return prepare(image, image_size), label
 
     data = tf.data.Dataset.from_tensor_slices((paths, labels))
     data = data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
     if shuffle:
         data = data.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        pad = max(1, round(image_size * SHIFT))
+
+        def mirror_and_shift(image, label):
+            image = tf.image.random_flip_left_right(image)
+            image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+            return tf.image.random_crop(image, (image_size, image_size, channels)), label
+
+        data = data.map(mirror_and_shift, num_parallel_calls=tf.data.AUTOTUNE)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)

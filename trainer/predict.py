@@ -13,12 +13,20 @@ from trainer.run import Run
 
 
 @dataclass
+class FaceResult:
+    box: list[float]  # x, y, width, height relative to the picture
+    label: str
+    probability: float
+
+
+@dataclass
 class Prediction:
     path: str
     label: str | None
     probability: float | None
     scores: dict[str, float] | None
     error: str | None = None
+    faces: list[FaceResult] | None = None  # with --faces: one result per face, biggest first
 
 
 def expand(targets: list[str]) -> list[Path]:
@@ -59,34 +67,47 @@ def predict(run: Run, targets: list[str]) -> list[Prediction]:
     ok = [i for i, p, f in zip(items, problems, files, strict=True) if p is None and f.exists()]
     scores = _scores(run, run.load_model(), [i.path for i in ok]) if ok else np.empty(0)
     by_path = dict(zip((i.path for i in ok), scores, strict=True))
-    threshold, labels = run.config["threshold"], run.labels
     out = []
     for path, item, problem in zip(files, items, problems, strict=True):
         if item.path not in by_path:
             out.append(Prediction(str(path), None, None, None, problem or "no such file"))
             continue
-        s = by_path[item.path]
-        if np.ndim(s) == 0:
-            per_label = {labels[0]: float(1 - s), labels[1]: float(s)}
-            label = labels[int(s >= threshold)]
-        else:
-            per_label = {label: float(v) for label, v in zip(labels, s, strict=True)}
-            label = labels[int(np.argmax(s))]
+        label, per_label = decide(run, by_path[item.path])
         out.append(Prediction(str(path), label, per_label[label], per_label))
     return out
 
 
-def evaluate(run: Run, data_dir: Path) -> dict[str, object]:
-    """The run's metrics on a labelled folder tree (its label folders must be the run's labels)."""
+def decide(run: Run, score: np.ndarray) -> tuple[str, dict[str, float]]:
+    """A model output (sigmoid scalar or softmax vector) → the run's label and every label's probability."""
+    labels = run.labels
+    if np.ndim(score) == 0:
+        return labels[int(score >= run.config["threshold"])], {
+            labels[0]: float(1 - score),
+            labels[1]: float(score),
+        }
+    return labels[int(np.argmax(score))], {label: float(v) for label, v in zip(labels, score, strict=True)}
+
+
+def labelled(run: Run, data_dir: Path) -> tuple[list[data.Item], dict[str, int]]:
+    """A labelled folder tree's readable images (its label folders must be the run's labels)."""
     items, skipped = data.usable(data.list_tree(data_dir))
     unknown = sorted({i.label for i in items} - set(run.labels))
     if unknown:
         raise data.DataError(f"{data_dir} has labels the model does not know: {', '.join(unknown)}")
     if not items:
         raise data.DataError(f"{data_dir} has no readable images")
+    return items, dict(skipped)
+
+
+def truth_of(run: Run, items: list[data.Item]) -> np.ndarray:
     index = {label: i for i, label in enumerate(run.labels)}
-    truth = np.array([index[i.label] for i in items])
+    return np.array([index[i.label] for i in items])
+
+
+def evaluate(run: Run, data_dir: Path) -> dict[str, object]:
+    """The run's metrics on a labelled folder tree."""
+    items, skipped = labelled(run, data_dir)
     scores = _scores(run, run.load_model(), [i.path for i in items])
-    result = metrics.summarise(truth, scores, run.config["threshold"], run.labels)
-    result["skipped"] = dict(skipped)
+    result = metrics.summarise(truth_of(run, items), scores, run.config["threshold"], run.labels)
+    result["skipped"] = skipped
     return result

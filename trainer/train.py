@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faces import crops
 from trainer import compare, data, hardware, metrics, models, report, splits
 from trainer.predict import scores_of
 from trainer.run import Run, open_run, point_latest
@@ -58,6 +59,18 @@ def _fingerprint(items: list[data.Item]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _ema_momentum(steps: int) -> float:
+    """Average over about the last tenth of the steps: long enough to smooth, short enough that
+    a small set's few dozen steps are not dominated by the untrained start."""
+    return min(0.995, max(0.5, 1 - 10 / max(1, steps)))
+
+
+def _face_crops(data_dir: Path) -> dict | None:
+    """How the training images were cut, when they are `curate export --faces` crops."""
+    how = data_dir / crops.SETTINGS
+    return json.loads(how.read_text()) if how.is_file() else None
+
+
 def _shape(cfg: TrainConfig) -> tuple[str, int, str, Run | None]:
     """Architecture, image size and colour mode: as asked, else the --init run's, else defaults."""
     source = open_run(cfg.init) if cfg.init else None
@@ -88,7 +101,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     if cfg.test_dir is not None:
         test_items, test_skipped = data.usable(data.list_tree(cfg.test_dir))
         skipped += test_skipped
-        assignment = splits.assign(items, (0.78, 0.22), cfg.seed)
+        assignment = splits.assign(items, (0.9, 0.1), cfg.seed)  # validation only picks epoch and threshold
         items += [i for i in test_items if i.label in labels]
         assignment.update({i.path: "test" for i in test_items})
     else:
@@ -111,6 +124,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
             channels,
             cfg.batch_size,
             shuffle=name == "train",
+            augment=name == "train" and arch in models.AUGMENTED,
             seed=cfg.seed,
         )
         for name, subset in subsets.items()
@@ -131,8 +145,11 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
             )
         )  # one epoch of warm-up, then a cosine to zero over the epoch budget
         smoothing = 0.0 if seed_arch else cfg.label_smoothing
+        # the default scores with an exponential moving average of its weights over about the
+        # last tenth of training (smoother than the last step's); the seed as the notebook
+        optimizer = keras.optimizers.Adam(schedule, use_ema=not seed_arch, ema_momentum=_ema_momentum(steps))
         model.compile(
-            optimizer=keras.optimizers.Adam(schedule),
+            optimizer=optimizer,
             loss=keras.losses.BinaryCrossentropy(label_smoothing=smoothing) if binary
             else keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.Precision(name="precision"),
@@ -145,6 +162,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     ]
     class_weight = None
     if not seed_arch:
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))  # validate and keep the average
         callbacks.append(
             # not before half the budget: on small sets validation loss is noise while the
             # learning rate is high and batch-norm statistics settle
@@ -169,7 +187,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     seconds = (datetime.now() - fit_start).total_seconds()
     epochs_run = len(history.history["loss"])
 
-    flip = arch in models.FLIP_TTA
+    flip = arch in models.AUGMENTED
     scores = {name: scores_of(model, feed, flip) for name, feed in feeds.items() if name != "train"}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
     threshold = metrics.choose_threshold(truth["validation"], scores["validation"]) if binary else 0.5
@@ -191,6 +209,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         "data_dir": str(cfg.data_dir.resolve()),
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
         "data_fingerprint": _fingerprint(items),
+        "faces": _face_crops(cfg.data_dir),
         "counts": {n: len(s) for n, s in subsets.items()},
         "skipped": dict(skipped),
         "epochs": cfg.epochs,

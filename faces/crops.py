@@ -1,0 +1,29 @@
+"""Face crops: square (so resizing to the model's input does not squash a face), with a margin."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from faces.detectors.base import Face
+
+MARGIN = 0.2  # of the box's longer side, on each side: FER2013-like framing (brow to chin)
+SETTINGS = "faces.json"  # beside exported crops: how they were cut, so predict cuts the same way
+MIN_FACE = 24  # pixels in the original picture; smaller faces carry little expression
+
+
+def square_box(face: Face, width: int, height: int, margin: float = MARGIN) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a square around the face, moved inside the picture if it can be."""
+    x, y, w, h = face.pixels(width, height)
+    side = min(round(max(w, h) * (1 + 2 * margin)), width, height)
+    left = min(max(0, x + w // 2 - side // 2), width - side)
+    top = min(max(0, y + h // 2 - side // 2), height - side)
+    return left, top, left + side, top + side
+
+
+def big_enough(face: Face, width: int, height: int, min_face: int = MIN_FACE) -> bool:
+    _, _, w, h = face.pixels(width, height)
+    return max(w, h) >= min_face
+
+
+def crop(img: Image.Image, face: Face, margin: float = MARGIN) -> Image.Image:
+    return img.crop(square_box(face, *img.size, margin))

@@ -1,0 +1,90 @@
+"""Scenes with drawn faces at known places (and pictures with none) that a real detector finds.
+
+The faces are shaded enough (hair, eyes with whites, brows, nose, lips) for MTCNN to fire on
+them; the mouth smiles or frowns, so crops carry the label.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+SKIN = [(236, 188, 150), (224, 172, 130)]  # darker drawn skin on these backgrounds fools MTCNN
+
+
+def draw_face(img: Image.Image, cx: int, cy: int, r: int, mood: str, skin: tuple[int, int, int]) -> None:
+    """A face of half-height r centred at (cx, cy); its box is about (cx-0.8r, cy-r, 1.6r, 2r)."""
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((cx - int(r * 0.8), cy - r, cx + int(r * 0.8), cy + r), fill=skin)
+    draw.chord((cx - int(r * 0.85), cy - int(r * 1.08), cx + int(r * 0.85), cy + int(r * 0.2)), 180, 360,
+               fill=(60, 40, 25))  # fmt: skip
+    ey, ex, ew, eh = cy - int(r * 0.15), int(r * 0.35), int(r * 0.16), int(r * 0.08)
+    for side in (-1, 1):
+        x = cx + side * ex
+        draw.ellipse((x - ew, ey - eh, x + ew, ey + eh), fill=(245, 245, 245))
+        draw.ellipse((x - eh, ey - eh, x + eh, ey + eh), fill=(50, 35, 20))
+        draw.line(
+            (x - ew, ey - int(r * 0.22), x + ew, ey - int(r * 0.25)), fill=(50, 35, 20), width=max(2, r // 14)
+        )
+    draw.line(
+        (cx, ey + int(r * 0.05), cx - int(r * 0.07), cy + int(r * 0.3)),
+        fill=(170, 110, 80),
+        width=max(2, r // 18),
+    )
+    my, mw = cy + int(r * 0.55), int(r * 0.32)
+    if mood == "happy":
+        draw.chord((cx - mw, my - int(r * 0.18), cx + mw, my + int(r * 0.18)), 0, 180, fill=(150, 40, 40))
+    else:
+        draw.arc(
+            (cx - mw, my, cx + mw, my + int(r * 0.3)), 200, 340, fill=(120, 40, 40), width=max(2, r // 10)
+        )
+
+
+def scene(seed: int, mood: str, faces: int, size: tuple[int, int] = (320, 240)) -> tuple[Image.Image, list]:
+    """A picture with `faces` faces side by side; returns it and their (x, y, w, h) boxes relative to it."""
+    rng = random.Random(seed)
+    width, height = size
+    img = Image.new("RGB", size, tuple(base + rng.randrange(-12, 13) for base in (90, 120, 160)))
+    boxes = []
+    slot = width // max(1, faces)
+    for k in range(faces):
+        r = rng.randrange(28, min(44, slot // 2 - 4))
+        cx = slot * k + slot // 2 + rng.randrange(-4, 5)
+        cy = rng.randrange(r + 12, height - r - 4)
+        draw_face(img, cx, cy, r, mood, rng.choice(SKIN))
+        boxes.append(((cx - 0.8 * r) / width, (cy - r) / height, 1.6 * r / width, 2 * r / height))
+    return img.filter(ImageFilter.GaussianBlur(0.8)), boxes
+
+
+def banner(seed: int, size: tuple[int, int] = (320, 120)) -> Image.Image:
+    """Text and blocks, no face: what `no_face` should catch."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(4):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        draw.rectangle(
+            (x, y, x + rng.randrange(10, 60), y + rng.randrange(10, 40)), fill=(rng.randrange(256), 0, 90)
+        )
+    draw.text((12, 50), "HAPPY PEOPLE CLUB", fill=(255, 255, 255))
+    return img
+
+
+def make_scenes(root: Path, per_label: int = 8, banners: int = 2) -> dict[str, list]:
+    """root/<label>/scene-<i>.jpg with 1–3 faces each, plus banners; returns file name → true boxes."""
+    truth: dict[str, list] = {}
+    for label in ("happy", "sad"):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_label):
+            seed = i + (0 if label == "happy" else 1000)
+            img, boxes = scene(seed, label, 1 + i % 3)
+            name = f"{label}/scene-{seed}.jpg"
+            img.save(root / name, quality=92)
+            truth[name] = boxes
+        for i in range(banners):
+            name = f"{label}/banner-{label}-{i}.png"
+            banner(i + (0 if label == "happy" else 50)).save(root / name)
+            truth[name] = []
+    return truth

@@ -1,0 +1,276 @@
+"""Faces through the pipeline with the real parts: MTCNN / OpenCV on drawn faces, mongod through
+FiftyOne for `curate faces` and review, TensorFlow for training on crops and `--faces` scoring."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from curation import dedupe as dedupe_lib
+from curation.catalog import Catalog
+from curation.face_scan import find_faces
+from curation.importer import import_tree
+from faces.batch import detect_files
+from faces.crops import square_box
+from faces.detectors import Face, get
+from tests.conftest import curate_json, run_cli
+from tests.faces_data import make_scenes
+from tests.test_trainer import run, run_json
+from trainer.data import list_tree
+from trainer.splits import assign
+
+
+def iou(face: Face, box: tuple[float, float, float, float]) -> float:
+    x, y, w, h = box
+    ix = max(0.0, min(face.x + face.w, x + w) - max(face.x, x))
+    iy = max(0.0, min(face.y + face.h, y + h) - max(face.y, y))
+    inter = ix * iy
+    return inter / (face.w * face.h + w * h - inter)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list]]:
+    root = tmp_path_factory.mktemp("scenes")
+    truth = make_scenes(root, per_label=10, banners=2)
+    # a smaller copy of a three-face scene: dedupe groups it with the original
+    Image.open(root / "happy/scene-2.jpg").resize((240, 180)).save(
+        root / "happy/scene-2-small.jpg", quality=85
+    )
+    truth["happy/scene-2-small.jpg"] = truth["happy/scene-2.jpg"]
+    return root, truth
+
+
+@pytest.mark.parametrize("name", ["mtcnn", "haar"])
+def test_detectors_find_the_drawn_faces_where_they_are_and_nothing_in_banners(scenes, name):
+    root, truth = scenes
+    found = list(detect_files(get(name), [root / n for n in truth]))
+    matched = total = 0
+    for (file, boxes), f in zip(truth.items(), found, strict=True):
+        assert f.error is None
+        for face in f.faces:  # every detection is one of the drawn faces
+            assert max((iou(face, b) for b in boxes), default=0) >= 0.4, (file, face)
+        matched += sum(any(iou(face, b) >= 0.4 for face in f.faces) for b in boxes)
+        total += len(boxes)
+    assert matched / total >= 0.7, (name, matched, total)
+
+
+def test_a_crop_is_square_inside_the_picture_and_holds_the_face():
+    face = Face(0.8, 0.1, 0.15, 0.5, 0.99)  # 30 x 50 px at (160, 10) in 200 x 100
+    left, top, right, bottom = square_box(face, 200, 100, margin=0.2)
+    assert right - left == bottom - top == 70
+    assert left >= 0 and right <= 200 and top >= 0 and bottom <= 100
+    assert left <= 160 and right >= 190 and top <= 10 and bottom >= 60
+
+
+class Interrupted(Exception):
+    pass
+
+
+class Dies:
+    """The real detector, killed after `after` pictures (as Ctrl-C or the OOM killer would)."""
+
+    def __init__(self, after: int) -> None:
+        self.real, self.left = get("mtcnn"), after
+        self.name, self.min_face = self.real.name, self.real.min_face
+
+    def detect(self, rgb):
+        self.left -= 1
+        if self.left < 0:
+            raise Interrupted
+        return self.real.detect(rgb)
+
+
+def test_a_killed_search_resumes_where_it_stopped(scenes, tmp_path):
+    root, truth = scenes
+    with Catalog(tmp_path / "ws") as catalog:
+        import_tree(root, catalog)
+        dedupe_lib.scan(catalog, 64)
+        with pytest.raises(Interrupted):
+            find_faces(catalog, Dies(after=18), workers=1)
+        saved = len(catalog.face_scanned("mtcnn:min20"))
+        assert saved == 16  # one batch committed, the interrupted one lost
+        report = find_faces(catalog, get("mtcnn"), workers=2)
+    assert (report.resumed, report.searched) == (16, len(truth) - 16)
+    assert report.images == len(truth) and report.with_faces + report.no_face == len(truth)
+
+
+@pytest.fixture(scope="module")
+def workspace(scenes, tmp_path_factory, fiftyone_env):
+    root, _ = scenes
+    data = tmp_path_factory.mktemp("faces-ws")
+    curate_json("import", str(root), data=data)
+    report = curate_json("faces", data=data, env=fiftyone_env)
+    return data, report
+
+
+@pytest.fixture(scope="module")
+def fo(fiftyone_env):
+    os.environ.update(fiftyone_env)
+    from curation.database import fiftyone
+
+    return fiftyone()
+
+
+def test_curate_faces_stores_detections_and_tags_pictures_without_a_face(workspace, scenes, fo, fiftyone_env):
+    data, report = workspace
+    _, truth = scenes
+    assert report["images"] == len(truth) and report["searched"] == len(truth) and report["unreadable"] == 0
+    dataset = fo.load_dataset(report["dataset"])
+    paths, boxes, tags = dataset.values(["filepath", "faces.detections", "tags"])
+    no_face = {Path(p).name for p, t in zip(paths, tags, strict=True) if "no_face" in t}
+    with Catalog(data) as catalog:
+        names = {Path(r["path"]).name: r["source"] for r in catalog.rows()}  # raw name → imported file
+    banners = {n for n, src in names.items() if "banner" in src}
+    assert banners <= no_face and len(no_face) == report["no_face"]
+    assert sum(len(b or []) for b in boxes) == report["faces"]
+    assert all((len(b) == 0) == (Path(p).name in no_face) for p, b in zip(paths, boxes, strict=True))
+    assert "no face" in dataset.list_saved_views()
+    again = curate_json("faces", data=data, env=fiftyone_env)
+    assert again["searched"] == 0 and again["resumed"] == len(truth)
+    status = curate_json("status", data=data)
+    assert status["searched_for_faces"] == len(truth) and status["no_face"] == report["no_face"]
+
+
+@pytest.fixture(scope="module")
+def crops(workspace, fiftyone_env):
+    data, _ = workspace
+    report = curate_json("export", "--faces", data=data, env=fiftyone_env)
+    out = data / "curated-faces"
+    with (out / "manifest.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return data, out, report, rows
+
+
+def test_face_crops_inherit_their_picture_label_and_group(crops):
+    data, out, report, rows = crops
+    with Catalog(data) as catalog:
+        pictures = {r["path"]: r for r in catalog.rows()}
+        faces = catalog.faces()
+    assert report["exported"] == len(rows) > 0
+    assert json.loads((out / "faces.json").read_text()) == {
+        "detector": "mtcnn:min20",
+        "margin": 0.2,
+        "min_face": 24,
+    }
+    for row in rows:
+        picture = pictures[row["image"]]
+        assert row["label"] == picture["label"] and row["path"].startswith(f"{picture['label']}/")
+        assert row["group_id"] == (picture["group_id"] or f"s{picture['sha256'][:12]}")
+        assert row["image_sha256"] == picture["sha256"]
+        width, height = Image.open(out / row["path"]).size
+        assert width == height >= 24
+    # one crop per big-enough face of each exported picture; the small copy is a duplicate, left out
+    per_picture = defaultdict(int)
+    for row in rows:
+        per_picture[row["image"]] += 1
+    assert all(n == len(faces[image]) for image, n in per_picture.items())
+    sources = {pictures[image]["source"] for image in per_picture}
+    assert not any("scene-2-small" in s for s in sources) and any(s.endswith("scene-2.jpg") for s in sources)
+    assert report["left_out"]["no face found"] >= 4  # the banners
+    # crops of one picture never straddle two splits
+    split = assign(list_tree(out), (0.7, 0.2, 0.1), 1337)
+    seen = defaultdict(set)
+    for row in rows:
+        seen[row["image"]].add(split[str((out / row["path"]).resolve())])
+    assert all(len(s) == 1 for s in seen.values())
+
+
+def test_min_face_leaves_small_faces_out(crops, fiftyone_env, tmp_path):
+    data, _, report, _ = crops
+    small = curate_json("export", "--faces", "--min-face", "1000", "--out", str(tmp_path / "none"), data=data,
+                        env=fiftyone_env)  # fmt: skip
+    assert small["exported"] == 0 and small["left_out"]["face smaller than 1000 px"] == report["exported"]
+
+
+def test_an_unknown_detector_is_bad_usage(tmp_path):
+    result = run_cli("curate", "faces", "--detector", "yolo", data=tmp_path)
+    assert result.returncode == 2 and "unknown --detector 'yolo'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_export_faces_before_curate_faces_is_one_line(tmp_path, scenes, fiftyone_env):
+    root, _ = scenes
+    curate_json("import", str(root), data=tmp_path)
+    curate_json("dedupe", data=tmp_path)
+    result = run_cli("curate", "export", "--faces", data=tmp_path, env=fiftyone_env)
+    assert result.returncode == 1 and "run `curate faces` first" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def face_run(crops, tmp_path_factory):
+    _, out, _, _ = crops
+    run_dir = tmp_path_factory.mktemp("face-runs") / "crops"
+    run_json(
+        "train", str(out), "--out", str(run_dir), "--arch", "seed", "--epochs", "12", "--image-size", "48"
+    )
+    return run_dir
+
+
+def test_a_run_on_crops_records_how_they_were_cut(face_run, crops):
+    config = json.loads((face_run / "config.json").read_text())
+    assert config["faces"] == json.loads((crops[1] / "faces.json").read_text())
+
+
+def test_predict_faces_reports_each_face_and_an_area_weighted_picture_label(face_run, scenes, tmp_path):
+    root, truth = scenes
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"<html>not a picture</html>")
+    targets = [
+        root / "happy/scene-2.jpg",
+        root / "sad/scene-1004.jpg",
+        root / "happy/banner-happy-0.png",
+        broken,
+    ]
+    results = run_json("predict", str(face_run), *map(str, targets), "--faces")
+    assert [Path(r["path"]).name for r in results] == [t.name for t in targets]
+    for r, target in zip(results[:2], targets[:2], strict=True):
+        boxes = truth[str(target.relative_to(root))]
+        assert r["faces"] and r["label"] in ("happy", "sad")
+        for f in r["faces"]:
+            assert max(iou(Face(*f["box"], None), b) for b in boxes) >= 0.4
+            assert f["label"] in ("happy", "sad") and 0.5 <= f["probability"] <= 1
+        sad = [f["probability"] if f["label"] == "sad" else 1 - f["probability"] for f in r["faces"]]
+        areas = [f["box"][2] * f["box"][3] for f in r["faces"]]
+        assert r["scores"]["sad"] == pytest.approx(
+            sum(s * a for s, a in zip(sad, areas, strict=True)) / sum(areas)
+        )
+        assert [f["box"][2] * f["box"][3] for f in r["faces"]] == sorted(areas, reverse=True)
+    assert (
+        results[2]["label"] is None and results[2]["error"] == "no face found" and results[2]["faces"] == []
+    )
+    assert results[3]["label"] is None and results[3]["error"] == "html page, not an image"
+
+
+def test_evaluate_faces_scores_pictures_with_a_face_and_reports_coverage(face_run, scenes):
+    root, truth = scenes
+    result = run_json("evaluate", str(face_run), str(root), "--faces")
+    assert result["images"] == len(truth)
+    assert result["coverage"] == pytest.approx(result["n"] / result["images"])
+    assert result["no_face"] >= 4 and result["n"] == len(truth) - result["no_face"]
+    assert result["accuracy"] >= 0.8  # the mouths are learnable from the crops
+    table = run("evaluate", str(face_run), str(root), "--faces")
+    assert table.returncode == 0 and "a face in" in table.stdout
+
+
+def test_review_on_a_face_run_predicts_each_face_and_ranks_faces(face_run, workspace, fiftyone_env, fo):
+    data, _ = workspace
+    report = curate_json("review", "--no-app", "--predictions", str(face_run), data=data, env=fiftyone_env)
+    dataset = fo.load_dataset(report["dataset"])
+    dataset.reload()  # this process loaded it before the review added fields
+    faces, per_face, splits = dataset.values(
+        ["faces.detections", "face_predictions.detections", "prediction_split"]
+    )
+    for found, predicted in zip(faces, per_face, strict=True):
+        assert len(predicted or []) == len(found or [])
+    assert {"train", "validation", "test"} <= set(filter(None, splits))
+    view = dataset.load_saved_view("likely mislabelled faces")
+    assert all(p.face_predictions.label != p.ground_truth.label for p in view)
+    confidences = view.values("face_predictions.confidence")
+    assert confidences == sorted(confidences, reverse=True)

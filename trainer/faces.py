@@ -1,0 +1,117 @@
+"""`predict --faces` / `evaluate --faces`: find the faces, classify each, one label per picture.
+
+The picture's label comes from the area-weighted mean of its faces' class probabilities,
+thresholded like a single image: a face twice the size counts twice, since it is usually
+the subject and its expression is the clearest. A picture with no face big enough gets no
+label ("no face found") rather than a guess. Faces are cut as the run's training crops
+were (detector, margin, minimum size from its faces.json), else with the defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from common.images import ImageRejected
+from faces import crops
+from faces.batch import Found, detect_files
+from faces.detectors import DEFAULT, from_setting
+from faces.images import open_upright
+from trainer import data, metrics
+from trainer.predict import FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
+from trainer.run import Run
+
+DEFAULTS = {"detector": f"{DEFAULT}:min20", "margin": crops.MARGIN, "min_face": crops.MIN_FACE}
+NO_FACE = "no face found"
+
+
+def settings(run: Run) -> dict:
+    return {**DEFAULTS, **(run.config.get("faces") or {})}
+
+
+def crop_scores(run: Run, model, pictures: list) -> np.ndarray:
+    """Model outputs for face crops (PIL images), preprocessed as the training crops were."""
+    import tensorflow as tf
+
+    size = run.config["image_size"]
+    arrays = []
+    for picture in pictures:
+        tensor = tf.convert_to_tensor(np.asarray(picture.convert("RGB")))
+        if run.channels == 1:
+            tensor = tf.image.rgb_to_grayscale(tensor)
+        arrays.append(data.prepare(tensor, size))
+    feed = tf.data.Dataset.from_tensor_slices((tf.stack(arrays), tf.zeros(len(arrays)))).batch(64)
+    return scores_of(model, feed, run.config.get("flip_tta", False))
+
+
+def _area_weighted(scores: np.ndarray, areas: list[float]) -> np.ndarray:
+    return np.average(scores, axis=0, weights=np.asarray(areas))
+
+
+def predict_faces(run: Run, targets: list[str], workers: int = 2) -> list[Prediction]:
+    """Detect with the run's detector setting, then `classify`."""
+    detector = from_setting(settings(run)["detector"])
+    return classify(run, list(detect_files(detector, expand(targets), workers)))
+
+
+def classify(run: Run, found: list[Found]) -> list[Prediction]:
+    """Per-face and per-picture predictions for pictures whose faces are already known."""
+    how = settings(run)
+    cut: list[tuple[int, object, object]] = []  # (file index, face, crop)
+    out: list[Prediction] = []
+    for n, f in enumerate(found):
+        out.append(Prediction(str(f.path), None, None, None, f.error, []))
+        if f.error or not f.faces:
+            out[n].error = f.error or NO_FACE
+            continue
+        try:
+            picture = open_upright(f.path)
+        except (ImageRejected, OSError) as exc:  # changed since detection
+            out[n].error = getattr(exc, "reason", None) or "unreadable"
+            continue
+        big = [face for face in f.faces if crops.big_enough(face, *picture.size, how["min_face"])]
+        if not big:
+            out[n].error = f"{NO_FACE} (faces smaller than {how['min_face']} px)"
+        cut += [(n, face, crops.crop(picture, face, how["margin"])) for face in big]
+    if not cut:
+        return out
+    scores = crop_scores(run, run.load_model(), [c for _, _, c in cut])
+    for n in sorted({n for n, _, _ in cut}):
+        mine = [(face, s) for (m, face, _), s in zip(cut, scores, strict=True) if m == n]
+        mine.sort(key=lambda fs: -fs[0].area)
+        for face, s in mine:
+            label, per_label = decide(run, s)
+            out[n].faces.append(FaceResult([face.x, face.y, face.w, face.h], label, per_label[label]))
+        label, per_label = decide(
+            run, _area_weighted(np.array([s for _, s in mine]), [f.area for f, _ in mine])
+        )
+        out[n].label, out[n].probability, out[n].scores = label, per_label[label], per_label
+    return out
+
+
+def image_score(prediction: Prediction, run: Run) -> np.ndarray:
+    """The picture's aggregated output back as the model's own form (sigmoid scalar or softmax)."""
+    assert prediction.scores is not None
+    if len(run.labels) == 2:
+        return np.asarray(prediction.scores[run.labels[1]])
+    return np.array([prediction.scores[label] for label in run.labels])
+
+
+def evaluate_faces(run: Run, data_dir: Path, workers: int = 2) -> dict[str, object]:
+    """Metrics over the pictures with a face, and `coverage`: the share of pictures that have one."""
+    items, skipped = labelled(run, data_dir)
+    results = predict_faces(run, [i.path for i in items], workers)
+    scored = [(i, r) for i, r in zip(items, results, strict=True) if r.label is not None]
+    if not scored:
+        raise data.DataError(f"no face found in any of the {len(items)} images of {data_dir}")
+    truth = truth_of(run, [i for i, _ in scored])
+    scores = np.array([image_score(r, run) for _, r in scored])
+    result = metrics.summarise(truth, scores, run.config["threshold"], run.labels)
+    result |= {
+        "coverage": len(scored) / len(items),
+        "images": len(items),
+        "no_face": len(items) - len(scored),
+    }
+    result["skipped"] = skipped
+    return result
