@@ -135,7 +135,7 @@ def test_default_architecture_trains_with_augmentation_and_batchnorm(tmp_path):
     )
     assert summary["epochs_run"] == 2
     config = json.loads((tmp_path / "r" / "config.json").read_text())
-    assert config["arch"] == "compact"
+    assert config["arch"] == "compact" and config["augmentation"] == "strong"  # a small set overfits
     from trainer.models import compact
 
     names = {type(layer).__name__ for layer in compact(32, 3, 2).layers}
@@ -157,7 +157,7 @@ def test_training_images_are_mirrored_and_shifted_copies_and_others_untouched(tm
     pad = round(32 * data.SHIFT)
     padded = {flip: np.pad(p, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
               for flip, p in ((False, pixels), (True, pixels[:, ::-1]))}  # fmt: skip
-    augmented = data.pipeline([str(tmp_path / "x.png")], [0], 32, 3, 1, shuffle=True, augment=True)
+    augmented = data.pipeline([str(tmp_path / "x.png")], [0], 32, 3, 1, shuffle=True, augment="light")
     seen = set()
     for _ in range(40):
         image = np.rint(next(iter(augmented))[0][0].numpy() * 255).astype(np.uint8)

@@ -39,13 +39,13 @@ def seed(image_size: int, channels: int, n_classes: int):
 
 
 def compact(image_size: int, channels: int, n_classes: int):
-    """The default: conv blocks with batch norm, global pooling, dropout; trained on mirrored
-    and shifted copies (AUGMENTED: in the input pipeline, where a shift is a cheap crop).
+    """The default: conv blocks with batch norm, global pooling, dropout; trained on augmented
+    copies (AUGMENTED: in the input pipeline, where a shift is a cheap crop).
 
-    Sized for a 2-core CPU: widths 32-64-128-256 at 48 px train FER2013 to 0.93 in under
+    Sized for a 2-core CPU: widths 32-64-128-256 at 48 px train FER2013 to 0.93 in about
     15 minutes. It underfits rather than overfits there (training accuracy still rising at
-    the end), so augmentation stays light: rotation, zoom and contrast cost accuracy per
-    minute, and Keras' interpolating augmentation layers cost a quarter of the throughput.
+    the end), so on large sets augmentation is light (mirror, shifts): rotation, zoom and
+    contrast cost accuracy per minute. Small sets overfit and get all of them.
     """
     import keras
     from keras import layers

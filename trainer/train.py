@@ -116,6 +116,9 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     for name, subset in subsets.items():
         if not subset:
             raise data.DataError(f"the {name} split is empty: {len(items)} usable images are too few")
+    augmentation = None
+    if arch in models.AUGMENTED:
+        augmentation = "light" if len(subsets["train"]) >= data.LARGE else "strong"
     feeds = {
         name: data.pipeline(
             [i.path for i in subset],
@@ -124,7 +127,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
             channels,
             cfg.batch_size,
             shuffle=name == "train",
-            augment=name == "train" and arch in models.AUGMENTED,
+            augment=augmentation if name == "train" else None,
             seed=cfg.seed,
         )
         for name, subset in subsets.items()
@@ -202,6 +205,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         "rescale": 1 / 255,
         "threshold": threshold,
         "flip_tta": flip,
+        "augmentation": augmentation,
         "precision_policy": policy,
         "arch": arch,
         "init": {"run": str(source.path), "layers_copied": copied} if source else None,
