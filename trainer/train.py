@@ -59,12 +59,6 @@ def _fingerprint(items: list[data.Item]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _ema_momentum(steps: int) -> float:
-    """Average over about the last tenth of the steps: long enough to smooth, short enough that
-    a small set's few dozen steps are not dominated by the untrained start."""
-    return min(0.995, max(0.5, 1 - 10 / max(1, steps)))
-
-
 def _face_crops(data_dir: Path) -> dict | None:
     """How the training images were cut, when they are `curate export --faces` crops."""
     how = data_dir / crops.SETTINGS
@@ -101,7 +95,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     if cfg.test_dir is not None:
         test_items, test_skipped = data.usable(data.list_tree(cfg.test_dir))
         skipped += test_skipped
-        assignment = splits.assign(items, (0.9, 0.1), cfg.seed)  # validation only picks epoch and threshold
+        assignment = splits.assign(items, (0.78, 0.22), cfg.seed)
         items += [i for i in test_items if i.label in labels]
         assignment.update({i.path: "test" for i in test_items})
     else:
@@ -116,9 +110,6 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     for name, subset in subsets.items():
         if not subset:
             raise data.DataError(f"the {name} split is empty: {len(items)} usable images are too few")
-    augmentation = None
-    if arch in models.AUGMENTED:
-        augmentation = "light" if len(subsets["train"]) >= data.LARGE else "strong"
     feeds = {
         name: data.pipeline(
             [i.path for i in subset],
@@ -127,7 +118,6 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
             channels,
             cfg.batch_size,
             shuffle=name == "train",
-            augment=augmentation if name == "train" else None,
             seed=cfg.seed,
         )
         for name, subset in subsets.items()
@@ -148,11 +138,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
             )
         )  # one epoch of warm-up, then a cosine to zero over the epoch budget
         smoothing = 0.0 if seed_arch else cfg.label_smoothing
-        # the default scores with an exponential moving average of its weights over about the
-        # last tenth of training (smoother than the last step's); the seed as the notebook
-        optimizer = keras.optimizers.Adam(schedule, use_ema=not seed_arch, ema_momentum=_ema_momentum(steps))
         model.compile(
-            optimizer=optimizer,
+            optimizer=keras.optimizers.Adam(schedule),
             loss=keras.losses.BinaryCrossentropy(label_smoothing=smoothing) if binary
             else keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.Precision(name="precision"),
@@ -165,7 +152,6 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     ]
     class_weight = None
     if not seed_arch:
-        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))  # validate and keep the average
         callbacks.append(
             # not before half the budget: on small sets validation loss is noise while the
             # learning rate is high and batch-norm statistics settle
@@ -190,7 +176,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
     seconds = (datetime.now() - fit_start).total_seconds()
     epochs_run = len(history.history["loss"])
 
-    flip = arch in models.AUGMENTED
+    flip = arch in models.FLIP_TTA
     scores = {name: scores_of(model, feed, flip) for name, feed in feeds.items() if name != "train"}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
     threshold = metrics.choose_threshold(truth["validation"], scores["validation"]) if binary else 0.5
@@ -205,7 +191,6 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         "rescale": 1 / 255,
         "threshold": threshold,
         "flip_tta": flip,
-        "augmentation": augmentation,
         "precision_policy": policy,
         "arch": arch,
         "init": {"run": str(source.path), "layers_copied": copied} if source else None,
