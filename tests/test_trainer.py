@@ -162,12 +162,15 @@ def test_large_sets_train_lightly_augmented_with_averaged_weights(tmp_path, monk
 
 def test_training_images_are_mirrored_and_shifted_copies_and_others_untouched(tmp_path):
     """The default trains on random mirror images and whole-pixel shifts (reflected borders);
-    validation, test and prediction see the image itself."""
+    validation, test and prediction see the image itself. Each epoch (a new iterator) draws
+    afresh even under a global seed, as `train` sets one."""
+    import keras
     import numpy as np
     from PIL import Image
 
     from trainer import data
 
+    keras.utils.set_random_seed(7)
     pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(tmp_path / "x.png")
     plain = data.pipeline([str(tmp_path / "x.png")], [0], 32, 3, 1)

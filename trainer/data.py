@@ -115,13 +115,18 @@ def pipeline(
         data = data.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     if augment:
         pad = max(1, round(image_size * SHIFT))
+        # stateless ops fed from a seed stream that differs each epoch: stateful random ops in a
+        # tf.data map replay the same draws on every new iterator once a global seed is set
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
 
-        def mirror_and_shift(image, label):
-            image = tf.image.random_flip_left_right(image)
+        def mirror_and_shift(example, seed4):
+            image, label = example
+            image = tf.image.stateless_random_flip_left_right(image, seed4[:2])
             image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
-            return tf.image.random_crop(image, (image_size, image_size, channels)), label
+            size = (image_size, image_size, channels)
+            return tf.image.stateless_random_crop(image, size, seed4[2:]), label
 
-        data = data.map(mirror_and_shift, num_parallel_calls=workers)
+        data = tf.data.Dataset.zip(data, seeds).map(mirror_and_shift, num_parallel_calls=workers)
     if augment == "strong":
         from keras import Sequential, layers
 
