@@ -135,11 +135,58 @@ def test_default_architecture_trains_with_augmentation_and_batchnorm(tmp_path):
     )
     assert summary["epochs_run"] == 2
     config = json.loads((tmp_path / "r" / "config.json").read_text())
-    assert config["arch"] == "compact"
+    assert config["arch"] == "compact" and config["augmentation"] == "strong"  # a small set overfits
+    assert config["weight_average"] is False
     from trainer.models import compact
 
     names = {type(layer).__name__ for layer in compact(32, 3, 2).layers}
-    assert {"RandomFlip", "BatchNormalization", "GlobalAveragePooling2D", "Dropout"} <= names
+    assert {"BatchNormalization", "GlobalAveragePooling2D", "Dropout"} <= names
+
+
+def test_large_sets_train_lightly_augmented_with_averaged_weights(tmp_path, monkeypatch):
+    """The large-set recipe (light augmentation, EMA weights validated and kept) runs end to
+    end and learns; here "large" is lowered so a tiny set takes that path."""
+    from trainer import data
+    from trainer.train import TrainConfig, recipe, train
+
+    assert recipe("compact", data.LARGE) == ("light", True)
+    assert recipe("compact", data.LARGE - 1) == ("strong", False)
+    assert recipe("seed", data.LARGE) == (None, False)
+    monkeypatch.setattr(data, "LARGE", 10)
+    tree = make_tree(tmp_path / "d", per_label=50)
+    result = train(TrainConfig(tree, tmp_path / "r", epochs=16, image_size=32))
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert (config["augmentation"], config["weight_average"]) == ("light", True)
+    assert result.metrics["validation"]["balanced_accuracy"] >= 0.75, result.metrics["validation"]
+
+
+def test_training_images_are_mirrored_and_shifted_copies_and_others_untouched(tmp_path):
+    """The default trains on random mirror images and whole-pixel shifts (reflected borders);
+    validation, test and prediction see the image itself. Each epoch (a new iterator) draws
+    afresh even under a global seed, as `train` sets one."""
+    import keras
+    import numpy as np
+    from PIL import Image
+
+    from trainer import data
+
+    keras.utils.set_random_seed(7)
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "x.png")
+    plain = data.pipeline([str(tmp_path / "x.png")], [0], 32, 3, 1)
+    assert np.allclose(next(iter(plain))[0][0].numpy(), pixels / 255.0)
+    pad = round(32 * data.SHIFT)
+    padded = {flip: np.pad(p, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+              for flip, p in ((False, pixels), (True, pixels[:, ::-1]))}  # fmt: skip
+    augmented = data.pipeline([str(tmp_path / "x.png")], [0], 32, 3, 1, shuffle=True, augment="light")
+    seen = set()
+    for _ in range(40):
+        image = np.rint(next(iter(augmented))[0][0].numpy() * 255).astype(np.uint8)
+        match = [(flip, dy, dx) for flip, p in padded.items() for dy in range(2 * pad + 1)
+                 for dx in range(2 * pad + 1) if np.array_equal(p[dy:dy + 32, dx:dx + 32], image)]  # fmt: skip
+        assert match, "not a mirrored or shifted copy"
+        seen.add(match[0])
+    assert {flip for flip, _, _ in seen} == {False, True} and len(seen) > 10
 
 
 def test_bad_data_dir_is_one_line(tmp_path):

@@ -19,6 +19,8 @@ from common.images import ImageRejected, inspect_image
 MANIFEST = "manifest.csv"
 SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
+SHIFT = 0.08  # augmentation: shifts up to this share of the side, in whole pixels
+LARGE = 5000  # training images from which augmentation is light (large sets underfit, small ones overfit)
 
 
 class DataError(ValueError):
@@ -86,9 +88,13 @@ def pipeline(
     channels: int,
     batch_size: int,
     shuffle: bool = False,
+    augment: str | None = None,
     seed: int = 1337,
 ):
-    """Decode in parallel, resize, scale to [0, 1], cache, (shuffle,) batch, prefetch.
+    """Decode in parallel, resize, scale to [0, 1], cache, (shuffle, augment,) batch, prefetch.
+
+    `augment`: "light" (a random mirror image and whole-pixel shifts with reflected borders)
+    or "strong" (also rotation, zoom and contrast: for small sets, which overfit).
 
     Fixed parallelism instead of tf.data's autotuning: Keras makes a new iterator every epoch,
     and tearing one down waits for the autotuner's background thread, which stalled each
@@ -107,6 +113,29 @@ def pipeline(
     data = data.map(load, num_parallel_calls=workers, deterministic=True).cache()
     if shuffle:
         data = data.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        pad = max(1, round(image_size * SHIFT))
+        # stateless ops fed from a seed stream that differs each epoch: stateful random ops in a
+        # tf.data map replay the same draws on every new iterator once a global seed is set
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
+
+        def mirror_and_shift(example, seed4):
+            image, label = example
+            image = tf.image.stateless_random_flip_left_right(image, seed4[:2])
+            image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+            size = (image_size, image_size, channels)
+            return tf.image.stateless_random_crop(image, size, seed4[2:]), label
+
+        data = tf.data.Dataset.zip(data, seeds).map(mirror_and_shift, num_parallel_calls=workers)
+    if augment == "strong":
+        from keras import Sequential, layers
+
+        jitter = Sequential(
+            [layers.RandomRotation(0.06), layers.RandomZoom(0.1), layers.RandomContrast(0.15)]
+        )
+        data = data.map(
+            lambda image, label: (jitter(image, training=True), label), num_parallel_calls=workers
+        )
     options = tf.data.Options()
     options.autotune.enabled = False
     return data.batch(batch_size).prefetch(2).with_options(options)
