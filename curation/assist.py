@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from curation.decisions import REJECT
+from curation.decisions import CONFLICT, FLAG_TAGS, REJECT
 from curation.errors import CurationError
 from curation.export import MANIFEST
 from curation.review import FACES
@@ -29,7 +29,8 @@ SPLIT = "prediction_split"  # train | validation | test | unseen
 MISTAKENNESS = "mistakenness"
 FACE_PREDICTIONS = "face_predictions"  # runs trained on face crops: one prediction per detected face
 VIEWS = {
-    "likely mislabelled": "images whose label the model disputes, most confident first",
+    "likely mislabelled": "images whose label the model disputes, most confident first "
+    "(conflicts and flagged files wait in 'to review')",
     "likely mislabelled (held out)": "the same, only images the model did not train on",
     "likely mislabelled faces": "face crops whose expression the model reads against the picture's label",
 }
@@ -146,7 +147,9 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
 
     ranked = (
         dataset.exists(MISTAKENNESS)
-        .match(~F("tags").contains(REJECT))
+        # rejected, conflicted and flagged files stay out of the export until someone decides
+        # (the "to review" view asks for that); their labels are not what this view is for
+        .match_tags([REJECT, CONFLICT, *FLAG_TAGS], bool=False)
         .match(F(f"{PREDICTION}.label") != F("ground_truth.label"))
         .sort_by(MISTAKENNESS, reverse=True)
     )

@@ -15,7 +15,8 @@ from types import ModuleType
 REJECT = "reject"
 FLAG_TAGS = ("corrupt", "not_image", "bomb", "small", "animated", "missing")
 NO_FACE = "no_face"
-MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", "conflict", NO_FACE})
+CONFLICT = "conflict"
+MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", CONFLICT, NO_FACE})
 
 
 @dataclass(frozen=True)

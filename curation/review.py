@@ -50,7 +50,7 @@ def _machine_tags(row, conflicted: set[str], faces: dict[str, list[Face]]) -> se
     if row["role"] in ("duplicate", "near_duplicate"):
         tags.add(row["role"])
     if row["group_id"] in conflicted:
-        tags.add("conflict")
+        tags.add(decisions.CONFLICT)
     return tags
 
 
@@ -116,14 +116,13 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
 
 
 def _save_views(dataset) -> None:
-    from fiftyone import ViewField as F
 
     flags = list(decisions.FLAG_TAGS)
     views = {
         "duplicate groups": dataset.exists("group_id").sort_by("group_id"),
-        "conflicts": dataset.match_tags("conflict").sort_by("group_id"),
+        "conflicts": dataset.match_tags(decisions.CONFLICT).sort_by("group_id"),
         "flagged": dataset.match_tags(flags),
-        "to review": dataset.match_tags(["conflict", *flags]).match(~F("tags").contains(decisions.REJECT)),
+        "to review": dataset.match_tags([decisions.CONFLICT, *flags]).match_tags(decisions.REJECT, False),
         "rejected": dataset.match_tags(decisions.REJECT),
         "no face": dataset.match_tags(decisions.NO_FACE),
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from collector.demo import catalogue
+from curation.decisions import FLAG_TAGS
 from tests.conftest import curate_json, review_app
 
 pytestmark = pytest.mark.browser
@@ -73,6 +74,8 @@ def test_planted_mislabels_rank_near_the_top(demo):
     top = set(ranked[: 2 * len(planted)])
     assert len(planted & top) >= 0.6 * len(planted), (len(planted & top), len(planted), len(ranked))
     assert summary["planted_in_top"] == len(planted & set(ranked[: summary["likely_mislabelled_top"]]))
+    # conflicts and flagged files wait in "to review" (the demo has both); they are not ranked
+    assert dataset.match_tags("conflict") and not view.match_tags(["conflict", "reject", *FLAG_TAGS])
     # every prediction says whether the model trained on that image
     splits = dataset.count_values("prediction_split")
     assert set(splits) <= {"train", "validation", "test", "unseen"} and splits.get("train", 0) > 0

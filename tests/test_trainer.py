@@ -129,11 +129,14 @@ def test_seed_architecture_is_the_notebooks_layer_stack():
 
 
 def test_default_architecture_trains_with_augmentation_and_batchnorm(tmp_path):
+    """...and reproducibly: the same seed gives the same augmented images, losses and model."""
     data = make_tree(tmp_path / "d", per_label=12)
-    summary = run_json(
-        "train", str(data), "--out", str(tmp_path / "r"), "--epochs", "2", "--image-size", "32"
-    )
+    for out in ("r", "again"):
+        summary = run_json(
+            "train", str(data), "--out", str(tmp_path / out), "--epochs", "2", "--image-size", "32"
+        )
     assert summary["epochs_run"] == 2
+    assert (tmp_path / "r" / "history.csv").read_text() == (tmp_path / "again" / "history.csv").read_text()
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["arch"] == "compact" and config["augmentation"] == "strong"  # a small set overfits
     assert config["weight_average"] is False

@@ -133,9 +133,9 @@ def pipeline(
         jitter = Sequential(
             [layers.RandomRotation(0.06), layers.RandomZoom(0.1), layers.RandomContrast(0.15)]
         )
-        data = data.map(
-            lambda image, label: (jitter(image, training=True), label), num_parallel_calls=workers
-        )
+        # one image at a time: Keras' random layers draw from one shared seed generator, so
+        # parallel calls would hand the draws out in a different order on every run
+        data = data.map(lambda image, label: (jitter(image, training=True), label))
     options = tf.data.Options()
     options.autotune.enabled = False
     return data.batch(batch_size).prefetch(2).with_options(options)
