@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from curation.decisions import CONFLICT, FLAG_TAGS, REJECT
+from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
 from curation.export import MANIFEST
 from curation.review import FACES
@@ -147,9 +147,9 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
 
     ranked = (
         dataset.exists(MISTAKENNESS)
-        # rejected, conflicted and flagged files stay out of the export until someone decides
-        # (the "to review" view asks for that); their labels are not what this view is for
-        .match_tags([REJECT, CONFLICT, *FLAG_TAGS], bool=False)
+        # rejected files, and conflicted or flagged ones (which "to review" asks about), are
+        # not exported as they stand: their labels are not what this view is for
+        .match_tags([REJECT, *UNDECIDED], bool=False)
         .match(F(f"{PREDICTION}.label") != F("ground_truth.label"))
         .sort_by(MISTAKENNESS, reverse=True)
     )

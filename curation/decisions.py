@@ -16,6 +16,7 @@ REJECT = "reject"
 FLAG_TAGS = ("corrupt", "not_image", "bomb", "small", "animated", "missing")
 NO_FACE = "no_face"
 CONFLICT = "conflict"
+UNDECIDED = (CONFLICT, *FLAG_TAGS)  # kept out of the export until a reviewer decides
 MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", CONFLICT, NO_FACE})
 
 

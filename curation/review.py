@@ -116,13 +116,12 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
 
 
 def _save_views(dataset) -> None:
-
     flags = list(decisions.FLAG_TAGS)
     views = {
         "duplicate groups": dataset.exists("group_id").sort_by("group_id"),
         "conflicts": dataset.match_tags(decisions.CONFLICT).sort_by("group_id"),
         "flagged": dataset.match_tags(flags),
-        "to review": dataset.match_tags([decisions.CONFLICT, *flags]).match_tags(decisions.REJECT, False),
+        "to review": dataset.match_tags(list(decisions.UNDECIDED)).match_tags(decisions.REJECT, False),
         "rejected": dataset.match_tags(decisions.REJECT),
         "no face": dataset.match_tags(decisions.NO_FACE),
     }
