@@ -39,9 +39,19 @@ test: browser lint
 	.venv-bench/bin/pip install --quiet img2dataset imagededup
 	touch $@
 
-bench: install .venv-bench/.installed
+# The `fer` package pins clash with ours (facenet-pytorch, moviepy): its FER2013 model and Haar
+# faces need only these, so it is installed without its other dependencies.
+.venv-fer/.installed:
+	$(PYTHON) -m venv .venv-fer
+	.venv-fer/bin/pip install --quiet tensorflow 'opencv-contrib-python-headless<5' pandas tqdm requests \
+		'setuptools<81' pillow matplotlib
+	.venv-fer/bin/pip install --quiet --no-deps fer
+	touch $@
+
+bench: install .venv-bench/.installed .venv-fer/.installed
 	$(BIN)/python bench/collect_throughput.py --img2dataset .venv-bench/bin/img2dataset
 	$(BIN)/python bench/dedupe_quality.py --python-imagededup .venv-bench/bin/python
+	$(BIN)/python bench/faces_kfold.py --fer-python .venv-fer/bin/python
 
 clean:
-	rm -rf $(VENV) .venv-bench demo-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench .venv-fer demo-data .pytest_cache .ruff_cache

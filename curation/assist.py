@@ -1,20 +1,26 @@
 """Model-assisted review: a trained run's predictions in the FiftyOne dataset, and the images
-whose labels it disputes most, ranked by FiftyOne Brain's mistakenness.
+whose labels the evidence disputes most, ranked by cleanlab's label quality.
 
 A prediction for an image the model was trained on is weak evidence (the model has seen
-that label), so every prediction records which split of the run the image was in; the
-"held out" view keeps only images the model never fitted.
+that label and may have memorised it), so each image is judged by the strongest evidence
+that did not see its label: the run's out-of-fold probabilities (`train --cross-fit K`)
+where it has them, else the run's own prediction (held out for its validation and test
+images, in sample for its training images). For runs on face crops the shipped prior, which
+never saw this data, is a second, independent opinion: the two are averaged. The evidence's
+source is recorded per image, and the "held out" view keeps only images no model fitted.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
@@ -25,13 +31,17 @@ if TYPE_CHECKING:
     from trainer.run import Run
 
 PREDICTION = "prediction"
-SPLIT = "prediction_split"  # train | validation | test | unseen
-MISTAKENNESS = "mistakenness"
+SPLIT = "prediction_split"  # train | validation | test | label_issue | unseen
+EVIDENCE = "label_evidence"  # what the evidence reads: its label and that label's probability
+EVIDENCE_SOURCE = "evidence_source"  # out_of_fold | held_out | in_sample, "+prior" when averaged with it
+PRIOR_PREDICTION = "prior_prediction"  # face runs: the shipped prior's reading of the same faces
+LABEL_ISSUE = "label_issue"  # cleanlab: 1 - label quality (self-confidence); higher = likelier wrong
 FACE_PREDICTIONS = "face_predictions"  # runs trained on face crops: one prediction per detected face
+IN_SAMPLE = "in_sample"
 VIEWS = {
-    "likely mislabelled": "images whose label the model disputes, most confident first "
+    "likely mislabelled": "images whose label the evidence disputes, likeliest first "
     "(conflicts and flagged files wait in 'to review')",
-    "likely mislabelled (held out)": "the same, only images the model did not train on",
+    "likely mislabelled (held out)": "the same, only images judged by models that never saw their label",
     "likely mislabelled faces": "face crops whose expression the model reads against the picture's label",
 }
 
@@ -42,8 +52,9 @@ class Suspect:
     label: str
     predicted: str
     confidence: float
-    mistakenness: float
+    label_issue: float
     split: str
+    evidence: str
 
 
 @dataclass
@@ -52,6 +63,7 @@ class AssistReport:
     predicted: int
     unreadable: int
     splits: dict[str, int]
+    evidence: dict[str, int] = field(default_factory=dict)
     suspects: list[Suspect] = field(default_factory=list)
 
 
@@ -69,20 +81,47 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def run_splits(run: Run) -> dict[str, str]:
-    """sha256 → the run's split for every picture it was trained or scored on.
+def _pictures(run: Run) -> dict[str, str]:
+    """path in the run's data → sha256 of the picture it shows, for the run's split.csv.
 
     By content, so a raw file matches its hard link or copy in the export the run read; a
     face crop stands for the picture it was cut from (export --faces records its sha256).
     """
     root = Path(run.config.get("data_dir") or ".")
     cut_from = {str((root / r["path"]).resolve()): r.get("image_sha256") for r in _rows(root / MANIFEST)}
-    out = {}
-    for row in _rows(run.path / "split.csv"):
-        digest = cut_from.get(row["path"]) or _sha256(Path(row["path"]))
-        if digest:
-            out[digest] = row["split"]
-    return out
+    return {
+        row["path"]: digest
+        for row in _rows(run.path / "split.csv")
+        if (digest := cut_from.get(row["path"]) or _sha256(Path(row["path"])))
+    }
+
+
+def run_splits(run: Run) -> dict[str, str]:
+    """sha256 → the run's split for every picture it was trained or scored on."""
+    pictures = _pictures(run)
+    return {pictures[r["path"]]: r["split"] for r in _rows(run.path / "split.csv") if r["path"] in pictures}
+
+
+def out_of_fold(run: Run) -> dict[str, np.ndarray]:
+    """sha256 → out-of-fold probabilities (in the run's label order), a picture's crops averaged."""
+    from trainer.run import OUT_OF_FOLD
+
+    rows = _rows(run.path / OUT_OF_FOLD)
+    if not rows:
+        return {}
+    pictures = _pictures(run)
+    per_picture: dict[str, list[list[float]]] = defaultdict(list)
+    for row in rows:
+        if row["path"] in pictures:
+            per_picture[pictures[row["path"]]].append([float(row[f"p_{label}"]) for label in run.labels])
+    return {digest: np.mean(probs, axis=0) for digest, probs in per_picture.items()}
+
+
+def label_quality(given: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """cleanlab's label quality per image (0 = surely wrong, 1 = surely right)."""
+    from cleanlab.rank import get_label_quality_scores
+
+    return get_label_quality_scores(given, probs)
 
 
 def _on_faces(run: Run, dataset, paths: list[str]) -> list:
@@ -103,57 +142,93 @@ def _on_faces(run: Run, dataset, paths: list[str]) -> list:
     return classify(run, found)
 
 
+def _probabilities(result, labels: list[str]) -> np.ndarray | None:
+    return None if result.scores is None else np.array([result.scores[label] for label in labels])
+
+
 def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistReport:
-    """Predict every sample with the run's model, store it, score mistakenness, save the views."""
-    import fiftyone.brain as fob
+    """Predict every sample with the run's model, weigh the evidence, rank labels, save the views."""
     from fiftyone import ViewField as F
 
     from trainer.data import DataError
     from trainer.predict import predict
-    from trainer.run import open_run
+    from trainer.run import PRIOR_DIR, open_run
 
     try:
         run = open_run(run_dir)
+        prior = open_run(PRIOR_DIR)
     except DataError as exc:
         raise CurationError(str(exc)) from None
     dataset = fo.load_dataset(name)
-    ids, paths, digests = dataset.values(["id", "filepath", "sha256"])
+    ids, paths, digests, truths = dataset.values(["id", "filepath", "sha256", "ground_truth.label"])
     on_faces = bool(run.config.get("faces"))
     results = _on_faces(run, dataset, paths) if on_faces else predict(run, paths)
-    in_run = run_splits(run)
-    predictions, where, per_face = {}, {}, {}
-    for sample_id, digest, result in zip(ids, digests, results, strict=True):
+    second = on_faces and run.path != prior.path and prior.labels == run.labels
+    prior_results = _on_faces(prior, dataset, paths) if second else [None] * len(ids)
+    in_run, oof = run_splits(run), out_of_fold(run)
+    values: dict[str, dict] = defaultdict(dict)
+    judged: list[tuple[str, int, np.ndarray]] = []  # (sample id, given label, evidence)
+    for sample_id, digest, truth, result, other in zip(
+        ids, digests, truths, results, prior_results, strict=True
+    ):
         ok = result.label is not None
-        predictions[sample_id] = (
+        split = in_run.get(digest, "unseen") if ok else None
+        evidence, source = (oof[digest], "out_of_fold") if digest in oof else (
+            _probabilities(result, run.labels), IN_SAMPLE if split == "train" else "held_out")  # fmt: skip
+        if other is not None and other.label is not None:
+            other_probs = _probabilities(other, run.labels)
+            evidence, source = (
+                ((evidence + other_probs) / 2, f"{source}+prior")
+                if evidence is not None
+                else (other_probs, "prior")
+            )
+            values[PRIOR_PREDICTION][sample_id] = fo.Classification(
+                label=other.label, confidence=other.probability
+            )
+        else:
+            values[PRIOR_PREDICTION][sample_id] = None
+        values[PREDICTION][sample_id] = (
             fo.Classification(label=result.label, confidence=result.probability) if ok else None
         )
-        where[sample_id] = in_run.get(digest, "unseen") if ok else None
+        values[SPLIT][sample_id] = split
+        values[EVIDENCE_SOURCE][sample_id] = source if evidence is not None else None
+        values[EVIDENCE][sample_id] = None
+        values[LABEL_ISSUE][sample_id] = None
+        if evidence is not None:
+            best = int(np.argmax(evidence))
+            values[EVIDENCE][sample_id] = fo.Classification(
+                label=run.labels[best], confidence=float(evidence[best])
+            )
+            if truth in run.labels:
+                judged.append((sample_id, run.labels.index(truth), evidence))
         boxes = [fo.Detection(label=f.label, bounding_box=f.box, confidence=f.probability)
                  for f in result.faces or []]  # fmt: skip
-        per_face[sample_id] = fo.Detections(detections=boxes) if on_faces else None
-    dataset.set_values(PREDICTION, predictions, key_field="id", progress=False)
-    dataset.set_values(SPLIT, where, key_field="id", progress=False)
-    if on_faces or FACE_PREDICTIONS in dataset.get_field_schema():
-        dataset.set_values(FACE_PREDICTIONS, per_face, key_field="id", progress=False)
-    if MISTAKENNESS in dataset.list_brain_runs():
-        dataset.delete_brain_run(MISTAKENNESS)
-    if MISTAKENNESS in dataset.get_field_schema():
-        dataset.set_values(MISTAKENNESS, dict.fromkeys(ids), key_field="id", progress=False)
-    scored = dataset.exists(PREDICTION).exists("ground_truth")
-    if len(scored):
-        fob.compute_mistakenness(scored, PREDICTION, label_field="ground_truth", progress=False)
+        values[FACE_PREDICTIONS][sample_id] = fo.Detections(detections=boxes) if on_faces else None
+    if len({given for _, given, _ in judged}) > 1:
+        quality = label_quality(np.array([g for _, g, _ in judged]), np.stack([e for _, _, e in judged]))
+        values[LABEL_ISSUE].update(
+            {sid: float(1 - q) for (sid, _, _), q in zip(judged, quality, strict=True)}
+        )
+    schema = dataset.get_field_schema()
+    for field_name, per_sample in values.items():
+        if field_name in (FACE_PREDICTIONS, PRIOR_PREDICTION) and not (on_faces or field_name in schema):
+            continue
+        dataset.set_values(field_name, per_sample, key_field="id", progress=False)
     dataset.info["predictions_from"] = str(run.path)
     dataset.save()
 
     ranked = (
-        dataset.exists(MISTAKENNESS)
+        dataset.exists(LABEL_ISSUE)
         # rejected files, and conflicted or flagged ones (which "to review" asks about), are
         # not exported as they stand: their labels are not what this view is for
         .match_tags([REJECT, *UNDECIDED], bool=False)
-        .match(F(f"{PREDICTION}.label") != F("ground_truth.label"))
-        .sort_by(MISTAKENNESS, reverse=True)
+        .match(F(f"{EVIDENCE}.label") != F("ground_truth.label"))
+        .sort_by(LABEL_ISSUE, reverse=True)
     )
-    views = {"likely mislabelled": ranked, "likely mislabelled (held out)": ranked.match(F(SPLIT) != "train")}
+    views = {
+        "likely mislabelled": ranked,
+        "likely mislabelled (held out)": ranked.match(F(EVIDENCE_SOURCE) != IN_SAMPLE),
+    }
     if on_faces:
         faces = dataset.filter_labels(FACE_PREDICTIONS, F("label") != F("$ground_truth.label"))
         views["likely mislabelled faces"] = faces.to_patches(
@@ -162,9 +237,11 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
     for view_name, view in views.items():
         dataset.save_view(view_name, view, description=VIEWS[view_name], overwrite=True)
     suspects = [
-        Suspect(s.filepath, s.ground_truth.label, s[PREDICTION].label, s[PREDICTION].confidence,
-                s[MISTAKENNESS], s[SPLIT])
+        Suspect(s.filepath, s.ground_truth.label, s[EVIDENCE].label, s[EVIDENCE].confidence,
+                s[LABEL_ISSUE], s[SPLIT], s[EVIDENCE_SOURCE])
         for s in ranked.limit(top)
     ]  # fmt: skip
-    counts = Counter(v for v in where.values() if v is not None)
-    return AssistReport(str(run.path), counts.total(), len(ids) - counts.total(), dict(counts), suspects)
+    counts = Counter(v for v in values[SPLIT].values() if v is not None)
+    sources = Counter(v for v in values[EVIDENCE_SOURCE].values() if v is not None)
+    return AssistReport(str(run.path), counts.total(), len(ids) - counts.total(), dict(counts), dict(sources),
+                        suspects)  # fmt: skip

@@ -63,11 +63,17 @@ def _emit(as_json: bool, payload: dict[str, Any], table: Table) -> None:
 
 def _suspects(report: assist.AssistReport) -> Table:
     table = Table(title=f"likely mislabelled (model {report.run})", title_justify="left")
-    for column in ("image", "label", "model says", "confidence", "mistakenness", "run split"):
+    for column in ("image", "label", "evidence says", "confidence", "label issue", "evidence", "run split"):
         table.add_column(column)
     for s in report.suspects:
         table.add_row(
-            s.filepath, s.label, s.predicted, f"{s.confidence:.2f}", f"{s.mistakenness:.2f}", s.split
+            s.filepath,
+            s.label,
+            s.predicted,
+            f"{s.confidence:.2f}",
+            f"{s.label_issue:.2f}",
+            s.evidence,
+            s.split,
         )
     return table
 
@@ -87,13 +93,13 @@ def _with_progress(name: str, quiet: bool, job: Callable[..., T]) -> T:
         )
 
 
-def _scan(catalog: Catalog, min_size: int, quiet: bool) -> dedupe_lib.ScanReport:
+def _scan(catalog: Catalog, min_size: int | None, quiet: bool) -> dedupe_lib.ScanReport:
     return _with_progress("scan", quiet, lambda **bar: dedupe_lib.scan(catalog, min_size, **bar))
 
 
 def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncReport]:
     """Scan what is new, regroup, and mirror the workspace into the FiftyOne dataset."""
-    _scan(catalog, 64, quiet)
+    _scan(catalog, None, quiet)
     threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
     _run(lambda: dedupe_lib.dedupe(catalog, threshold))
     fo = _run(database.fiftyone)
@@ -120,11 +126,17 @@ def import_(
 def scan(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
-    min_size: int = typer.Option(64, "--min-size", min=1, help="Smaller width or height is flagged small."),
+    min_size: int | None = typer.Option(
+        None,
+        "--min-size",
+        min=1,
+        help="Smaller width or height is flagged small (default: from the data, at most 64).",
+    ),
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         report = _scan(catalog, min_size, as_json)
-    rows = [("new from collect", report.new_from_collect), ("scanned", report.scanned)]
+    rows = [("new from collect", report.new_from_collect), ("scanned", report.scanned),
+            (f"small below, px (from the {report.min_size_from})", report.min_size)]  # fmt: skip
     rows += [(f"flagged {flag}", n) for flag, n in report.flags.most_common()]
     _emit(as_json, {**asdict(report), "flags": dict(report.flags)}, _table("scan", rows))
 
@@ -136,7 +148,9 @@ def dedupe(
     threshold: int = typer.Option(
         grouping.THRESHOLD, "--threshold", min=0, max=32, help="Max pHash bits apart."
     ),
-    min_size: int = typer.Option(64, "--min-size", min=1, help="Used when scanning new files first."),
+    min_size: int | None = typer.Option(
+        None, "--min-size", min=1, help="Used when scanning new files first."
+    ),
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         _scan(catalog, min_size, as_json)
@@ -158,7 +172,8 @@ def review(
         None,
         "--predictions",
         metavar="RUN_DIR",
-        help="A training run: predict every image, rank the labels it disputes ('likely mislabelled').",
+        help="A training run, or 'prior': predict every image, rank the labels the evidence disputes "
+        "(out-of-fold where the run has it; 'likely mislabelled').",
     ),
     top: int = typer.Option(10, "--top", min=0, help="How many likely mislabelled images to list."),
 ) -> None:
@@ -173,6 +188,10 @@ def review(
         payload["predictions"] = asdict(assisted)
         rows += [("predicted", assisted.predicted), ("unreadable for the model", assisted.unreadable)]
         rows += [(f"  in the run's {name} split", n) for name, n in sorted(assisted.splits.items())]
+        rows += [
+            (f"  judged by {name.replace('_', '-')} evidence", n)
+            for name, n in sorted(assisted.evidence.items())
+        ]
     _emit(as_json, payload, _table(f"FiftyOne dataset {report.dataset}", rows))
     if predictions is not None and not as_json:
         out.print(_suspects(assisted))
@@ -201,7 +220,7 @@ def faces(
         raise _fail(f"unknown --detector {detector!r} (choose from {', '.join(detectors.DETECTORS)})", 2)
     quiet_tensorflow()
     with Catalog(resolve_data_dir(data)) as catalog:
-        _scan(catalog, 64, as_json)
+        _scan(catalog, None, as_json)
         finder = detectors.get(detector, min_detect)
         report = _with_progress(
             "faces", as_json, lambda **bar: face_scan.find_faces(catalog, finder, workers, **bar)

@@ -18,6 +18,11 @@ from common.images import ImageRejected, decode_image
 from curation import hashing
 
 NOT_IMAGE = {"html page, not an image", "svg, not a raster image", "unknown format", "empty file"}
+# "small" is relative to the workspace: under half its median short side, and never above
+# MIN_SIZE. In a web scrape (seed scrape: median short side 400 px) that is 64 px, where
+# icons and thumbnails live; in a tree of face crops (FER2013: every image 48 px) it is 24 px,
+# so a data set made of small images is not flagged whole.
+MIN_SIZE = 64
 
 
 @dataclass
@@ -41,7 +46,26 @@ def _flag_for(reason: str) -> str:
     return {"decompression bomb": "bomb", "too small": "small"}.get(reason, "corrupt")
 
 
-def scan_file(root: Path, relative: str, min_size: int) -> ScanResult:
+def data_min_size(short_sides: list[int]) -> int:
+    """The `small` threshold for a workspace whose images have these short sides."""
+    if not short_sides:
+        return MIN_SIZE
+    return max(1, min(MIN_SIZE, sorted(short_sides)[len(short_sides) // 2] // 2))
+
+
+def flag_small(results: list[ScanResult], min_size: int) -> None:
+    """Flag decoded, unflagged images whose short side is under min_size."""
+    for r in results:
+        if (
+            r.flag is None
+            and r.width is not None
+            and r.height is not None
+            and min(r.width, r.height) < min_size
+        ):
+            r.flag, r.reason = "small", f"{r.width}x{r.height} < {min_size}"
+
+
+def scan_file(root: Path, relative: str) -> ScanResult:
     """Check one file; hashes are taken on the upright (EXIF-rotated) picture."""
     result = ScanResult(relative)
     try:
@@ -63,27 +87,25 @@ def scan_file(root: Path, relative: str, min_size: int) -> ScanResult:
     result.width, result.height = upright.size
     if info.frames > 1:
         result.flag, result.reason = "animated", f"{info.frames} frames"
-    elif min(result.width, result.height) < min_size:
-        result.flag, result.reason = "small", f"{result.width}x{result.height} < {min_size}"
     return result
 
 
-def _scan_batch(args: tuple[str, list[str], int]) -> list[ScanResult]:
-    root, paths, min_size = args
-    return [scan_file(Path(root), p, min_size) for p in paths]
+def _scan_batch(args: tuple[str, list[str]]) -> list[ScanResult]:
+    root, paths = args
+    return [scan_file(Path(root), p) for p in paths]
 
 
 def scan_all(
     root: Path,
     paths: Iterable[str],
-    min_size: int = 64,
     workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[ScanResult]:
-    """Scan files (relative to `root`) across processes; `on_progress(n)` after each batch."""
+    """Scan files (relative to `root`) across processes; `on_progress(n)` after each batch.
+    Sizes are recorded, not judged: `flag_small` does that once the workspace's sizes are known."""
     todo = list(paths)
     workers = workers or os.cpu_count() or 1
-    batches = [(str(root), todo[i : i + 32], min_size) for i in range(0, len(todo), 32)]
+    batches = [(str(root), todo[i : i + 32]) for i in range(0, len(todo), 32)]
     results: list[ScanResult] = []
     if workers == 1 or len(batches) <= 1:
         mapped: Iterable[list[ScanResult]] = map(_scan_batch, batches)

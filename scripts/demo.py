@@ -2,7 +2,8 @@
 
 Starts the built-in demo image search on loopback, then runs the commands a user types:
 `collect` (bing engine pointed at the demo) for a happy and a sad query, `curate dedupe`,
-`curate review --no-app`, `curate export`, `train`, `evaluate` on an independent second
+`curate review --no-app`, `curate export`, `train --cross-fit 3 --clean-labels` (labels
+judged out of fold, disputed ones left out of training), `evaluate` on an independent second
 scrape, `predict`, and `curate review --predictions` to rank likely mislabelled images.
 Each runs with --json and the closing summary is built from what they printed.
 
@@ -12,6 +13,7 @@ Each runs with --json and the closing summary is built from what they printed.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -80,8 +82,15 @@ def run(args: argparse.Namespace) -> dict:
 
     options = ["--epochs", str(args.epochs), "--image-size", str(args.image_size), "--batch-size", "16",
                "--data", str(data)]  # fmt: skip
-    trained = step("train", str(data / "curated"), "--out", str(data / "runs" / "round-1"), *options)
+    # three models on three folds judge every label without having seen it; the labels they
+    # dispute stay out of the final model's training and lead the review below
+    trained = step("train", str(data / "curated"), "--out", str(data / "runs" / "round-1"), *options,
+                   "--cross-fit", "3", "--clean-labels")  # fmt: skip
     test = trained["metrics"]["test"]
+    with (Path(trained["run"]) / "split.csv").open(newline="") as handle:
+        left_out = {Path(r["path"]).name for r in csv.DictReader(handle) if r["split"] == "label_issue"}
+    summary["label_issues_left_out"] = trained["label_issues"]
+    summary["planted_left_out"] = sum(1 for p in planted if Path(p).name in left_out)
     summary["run"] = trained["run"]
     summary["report"] = str(Path(trained["run"]) / "report.html")
     summary["split"] = trained["counts"]
@@ -118,6 +127,8 @@ def show(summary: dict) -> None:
         ("junk flagged by scan", str(summary["flagged_removed"])),
         ("held back as label conflicts", str(summary["conflicts_held_back"])),
         ("curated for training", ", ".join(f"{k} {v}" for k, v in summary["curated"].items())),
+        ("label issues left out of training (out-of-fold + cleanlab)",
+         f"{summary['label_issues_left_out']} ({summary['planted_left_out']} of them planted mislabels)"),
         ("split train/validation/test", "/".join(str(summary["split"][k]) for k in SPLITS)),
         ("test accuracy", f"{t['accuracy']:.3f} (balanced {t['balanced_accuracy']:.3f}, n={t['n']})"),
         ("independent scrape accuracy",

@@ -155,3 +155,22 @@ def test_import_of_a_missing_folder_is_one_line(tmp_path):
 def test_dedupe_of_an_empty_workspace_reports_nothing(tmp_path):
     report = curate_json("dedupe", data=tmp_path / "empty")
     assert report["groups"] == [] and report["images"] == 0
+
+
+def test_a_tree_of_small_face_crops_is_not_flagged_small_whole(tmp_path):
+    """48 px crops (FER2013-like) are the data, not junk: `small` is relative to the workspace."""
+    from PIL import Image
+
+    root = tmp_path / "tree"
+    for label, shade in (("happy", 90), ("sad", 160)):
+        (root / label).mkdir(parents=True)
+        for i in range(10):
+            Image.new("L", (48, 48), shade + i).save(root / label / f"{i}.png")
+    Image.new("L", (12, 12), 30).save(root / "sad" / "speck.png")
+    curate_json("import", str(root), data=tmp_path / "ws")
+    scanned = curate_json("scan", data=tmp_path / "ws")
+    assert scanned["flags"] == {"small": 1}
+    assert (scanned["min_size"], scanned["min_size_from"]) == (24, "data")
+    again = tmp_path / "ws2"
+    curate_json("import", str(root), data=again)
+    assert curate_json("scan", "--min-size", "64", data=again)["flags"] == {"small": 21}

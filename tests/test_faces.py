@@ -270,7 +270,47 @@ def test_review_on_a_face_run_predicts_each_face_and_ranks_faces(face_run, works
     for found, predicted in zip(faces, per_face, strict=True):
         assert len(predicted or []) == len(found or [])
     assert {"train", "validation", "test"} <= set(filter(None, splits))
+    # the prior never saw these faces: a second opinion beside the run's, averaged into the evidence
+    sources, prior = dataset.values(["evidence_source", "prior_prediction"])
+    assert {"in_sample+prior", "held_out+prior"} <= set(filter(None, sources))
+    assert all((p is None) == (s is None or "prior" not in s) for s, p in zip(sources, prior, strict=True))
     view = dataset.load_saved_view("likely mislabelled faces")
     assert all(p.face_predictions.label != p.ground_truth.label for p in view)
     confidences = view.values("face_predictions.confidence")
     assert confidences == sorted(confidences, reverse=True)
+
+
+def test_face_crops_fine_tune_from_the_prior_by_default_and_leave_disputed_labels_out(crops, tmp_path):
+    from trainer.run import PRIOR_DIR
+
+    _, out, _, _ = crops
+    summary = run_json("train", str(out), "--out", str(tmp_path / "tuned"), "--epochs", "2")
+    config = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert config["init"]["run"] == str(PRIOR_DIR) and config["init"]["layers_copied"] > 0
+    assert (config["image_size"], config["color_mode"], config["shape_from"]["image_size"]) == (
+        48,
+        "grayscale",
+        "prior",
+    )
+    assert config["label_cleaning"]["evidence"] == "prior" and config["label_cleaning"]["on"] is True
+    with (tmp_path / "tuned" / "split.csv").open(newline="") as handle:
+        roles = [r["split"] for r in csv.DictReader(handle)]
+    assert roles.count("label_issue") == summary["label_issues"] == config["label_cleaning"]["left_out"]
+    run_json("train", str(out), "--out", str(tmp_path / "scratch"), "--epochs", "1", "--init", "none")
+    scratch = json.loads((tmp_path / "scratch" / "config.json").read_text())
+    assert scratch["init"] is None and scratch["shape_from"]["image_size"] == "data"
+    assert scratch["label_cleaning"] == {"evidence": None, "on": False, "left_out": 0, "out_of_fold": None}
+
+
+def test_review_with_the_prior_by_name_ranks_by_label_issue(workspace, fiftyone_env, fo):
+    data, _ = workspace
+    report = curate_json("review", "--no-app", "--predictions", "prior", data=data, env=fiftyone_env)
+    assert report["predictions"]["evidence"] and set(report["predictions"]["evidence"]) <= {"held_out"}
+    dataset = fo.load_dataset(report["dataset"])
+    dataset.reload()
+    view = dataset.load_saved_view("likely mislabelled")
+    scores = view.values("label_issue")
+    assert scores == sorted(scores, reverse=True)
+    assert all(s.label_evidence.label != s.ground_truth.label for s in view)
+    suspects = report["predictions"]["suspects"]
+    assert [s["label_issue"] for s in suspects] == scores[: len(suspects)]

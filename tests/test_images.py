@@ -48,3 +48,11 @@ def test_minimum_size():
         inspect_image(face_jpeg(5), min_width=201)
     assert caught.value.reason == "too small"
     assert inspect_image(face_jpeg(5), min_width=200, min_height=150).width == 200
+
+
+def test_small_is_relative_to_the_workspace():
+    from curation.scan import MIN_SIZE, data_min_size
+
+    assert data_min_size([48] * 100) == 24  # a tree of FER2013-sized face crops
+    assert data_min_size([400] * 90 + [20] * 10) == MIN_SIZE  # a web scrape: icons are small
+    assert data_min_size([]) == MIN_SIZE and data_min_size([1, 1, 1]) == 1

@@ -58,7 +58,7 @@ def test_summary_matches_the_workspace_and_the_run(demo):
     metrics = json.loads((run / "metrics.json").read_text())
     assert summary["test"]["accuracy"] == metrics["test"]["accuracy"]
     assert summary["split"] == json.loads((run / "config.json").read_text())["counts"]
-    assert sum(summary["split"].values()) == len(curated)
+    assert sum(summary["split"].values()) + summary["label_issues_left_out"] == len(curated)
     assert Path(summary["report"]).is_file() and (run / "confusion.png").is_file()
     assert (data / "runs" / "latest").resolve() == run.resolve()
     assert summary["independent"]["n"] > 0 and len(summary["predict_examples"]) == 2
@@ -76,11 +76,20 @@ def test_planted_mislabels_rank_near_the_top(demo):
     assert summary["planted_in_top"] == len(planted & set(ranked[: summary["likely_mislabelled_top"]]))
     # conflicts and flagged files wait in "to review" (the demo has both); they are not ranked
     assert dataset.match_tags("conflict") and not view.match_tags(["conflict", "reject", *FLAG_TAGS])
-    # every prediction says whether the model trained on that image
+    # every prediction says whether the model trained on that image; the demo's run was
+    # cross-fitted, so every image it trained on was judged by a fold model that never saw it
     splits = dataset.count_values("prediction_split")
-    assert set(splits) <= {"train", "validation", "test", "unseen"} and splits.get("train", 0) > 0
+    assert (
+        set(splits) <= {"train", "validation", "test", "label_issue", "unseen"} and splits.get("train", 0) > 0
+    )
+    sources = dataset.count_values("evidence_source")
+    assert sources.get("out_of_fold", 0) >= splits["train"] and "in_sample" not in sources
+    assert view.values("label_issue") == sorted(view.values("label_issue"), reverse=True)
     held_out = dataset.load_saved_view("likely mislabelled (held out)")
-    assert "train" not in held_out.distinct("prediction_split")
+    assert "in_sample" not in held_out.distinct("evidence_source") and len(held_out) == len(view)
+    # the labels the folds disputed were left out of the demo's training
+    assert summary["label_issues_left_out"] == splits.get("label_issue", 0) > 0
+    assert summary["planted_left_out"] >= 1
 
 
 def test_app_shows_the_likely_mislabelled_view(demo, fiftyone_env):

@@ -55,3 +55,19 @@ def test_groups_come_from_curates_manifest(tmp_path: Path):
     for item in items:
         by_group[item.group].add(splits[item.path])
     assert all(len(s) == 1 for s in by_group.values())
+
+
+def test_folds_keep_groups_whole_are_stratified_and_even():
+    from trainer.splits import folds
+
+    items = _items()
+    fold_of = folds(items, 5, seed=3)
+    assert set(fold_of) == {i.path for i in items} and set(fold_of.values()) == set(range(5))
+    where = defaultdict(set)
+    for item in items:
+        where[item.group].add(fold_of[item.path])
+    assert all(len(s) == 1 for s in where.values())
+    for label in ("happy", "sad"):
+        sizes = Counter(fold_of[i.path] for i in items if i.label == label)
+        assert max(sizes.values()) - min(sizes.values()) <= 3  # groups are at most 3 files
+    assert folds(items, 5, seed=3) == fold_of and folds(items, 5, seed=4) != fold_of

@@ -279,3 +279,56 @@ def test_fine_tuning_starts_from_the_given_run(tmp_path):
         and clash.stderr.startswith("train: error: --init")
         and "Traceback" not in clash.stderr
     )
+
+
+def test_input_shape_comes_from_the_data_when_not_given(tmp_path):
+    from PIL import Image
+
+    data = make_tree(tmp_path / "d", per_label=10)
+    for path in data.rglob("*.jpg"):  # 40 px grayscale, as a face-crop tree would be
+        Image.open(path).convert("L").resize((40, 40)).save(path)
+    run_json("train", str(data), "--out", str(tmp_path / "r"), "--epochs", "1")
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert (config["image_size"], config["color_mode"], config["channels"]) == (40, "grayscale", 1)
+    assert config["shape_from"]["image_size"] == config["shape_from"]["color_mode"] == "data"
+    assert config["init"] is None  # not face crops: no prior unless asked
+
+
+def test_cross_fit_judges_every_label_out_of_fold_and_cleaning_leaves_planted_flips_out(tmp_path):
+    data = make_tree(tmp_path / "d", per_label=40)
+    planted = set()
+    for label, other in (("happy", "sad"), ("sad", "happy")):
+        for path in sorted((data / label).iterdir())[:4]:  # a smiling face filed under sad, and back
+            planted.add(str(path.rename(data / other / f"flipped-{path.name}").resolve()))
+    summary = run_json("train", str(data), "--out", str(tmp_path / "r"), "--arch", "seed", "--image-size", "48",
+                       "--epochs", "20", "--cross-fit", "3", "--clean-labels")  # fmt: skip
+    with (tmp_path / "r" / "split.csv").open(newline="") as handle:
+        split = {r["path"]: r["split"] for r in csv.DictReader(handle)}
+    with (tmp_path / "r" / "out_of_fold.csv").open(newline="") as handle:
+        oof = list(csv.DictReader(handle))
+    assert sorted(r["path"] for r in oof) == sorted(split)  # test images: the fold models' mean
+    assert {r["fold"] for r in oof} == {"0", "1", "2", "test"}
+    assert all((r["fold"] == "test") == (split[r["path"]] == "test") for r in oof)
+    assert all(float(r["p_happy"]) + float(r["p_sad"]) == pytest.approx(1, abs=1e-5) for r in oof)
+    issues = {p for p, s in split.items() if s == "label_issue"}
+    assert len(issues) == summary["label_issues"] and summary["evidence"] == "out_of_fold"
+    judged = {p for p in planted if split[p] != "test"}
+    assert len(judged & issues) >= 0.75 * len(judged), (judged, issues)
+    assert len(issues - planted) <= 4  # a few honest faces may be disputed, not a tenth of the set
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["label_cleaning"] == {"evidence": "out_of_fold", "on": True, "left_out": len(issues),
+                                        "out_of_fold": "out_of_fold.csv"}  # fmt: skip
+    assert sum(config["counts"].values()) + len(issues) == len(oof)
+    assert (
+        f"Left out of training as label issues ({len(issues)})"
+        in (tmp_path / "r" / "report.html").read_text()
+    )
+
+
+def test_cleaning_without_evidence_and_one_fold_are_refused(tmp_path):
+    data = make_tree(tmp_path / "d", per_label=6)
+    result = run("train", str(data), "--out", str(tmp_path / "r"), "--epochs", "1", "--clean-labels")
+    assert result.returncode == 1 and result.stderr.startswith("train: error: --clean-labels needs evidence")
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = run("train", str(data), "--cross-fit", "1")
+    assert result.returncode == 2 and "--cross-fit" in result.stderr

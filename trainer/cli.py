@@ -56,7 +56,22 @@ def train(
         None,
         "--init",
         metavar="RUN_DIR",
-        help="Start from this run's weights (fine-tuning); its architecture, size and colour mode are kept.",
+        help="Start from this run's weights (fine-tuning; its architecture, size and colour mode are kept); "
+        "'prior' = the shipped expression model (the default for face crops), 'none' = from scratch.",
+    ),
+    cross_fit: int = typer.Option(
+        0,
+        "--cross-fit",
+        metavar="K",
+        help="Also train K models on K group-aware folds of training+validation: out-of-fold "
+        "probabilities for every image (out_of_fold.csv), the evidence for label review (0: off).",
+    ),
+    clean_labels: bool | None = typer.Option(
+        None,
+        "--clean-labels/--keep-labels",
+        help="Leave out of training the images whose labels models that never saw them dispute "
+        "(out-of-fold or prior evidence; cleanlab); listed in split.csv as label_issue "
+        "(default: on for face crops).",
     ),
     test_dir: Path | None = typer.Option(None, "--test-dir", help="An external labelled test set."),
     mixed_precision: bool | None = typer.Option(
@@ -69,21 +84,31 @@ def train(
 ) -> None:
     if arch not in (None, *models.ARCHITECTURES) or color_mode not in (None, "rgb", "grayscale"):
         raise fail("train", f"unknown --arch {arch!r} or --color-mode {color_mode!r}", 2)
+    if cross_fit == 1 or cross_fit < 0:
+        raise fail("train", "--cross-fit takes 0 (off) or at least 2 folds", 2)
     quiet_tensorflow()
     from trainer.train import TrainConfig
     from trainer.train import train as run_training
 
     source = data_dir or resolve_data_dir(data) / "curated"
     cfg = TrainConfig(source, out_dir, arch, epochs, image_size, seed, batch_size, color_mode, test_dir,
-                      mixed_precision=mixed_precision, init=init)  # fmt: skip
+                      mixed_precision=mixed_precision, init=init, cross_fit=cross_fit,
+                      clean_labels=clean_labels)  # fmt: skip
     try:
         if as_json or not err.is_terminal:
             result = run_training(cfg)
         else:
             logs = TextColumn("{task.fields[logs]}")
-            columns = (TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), logs, TimeElapsedColumn())
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                logs,
+                TimeElapsedColumn(),
+            )
             with Progress(*columns, console=err) as progress:
-                task = progress.add_task("train", total=epochs, logs="")
+                folds = progress.add_task("cross-fit fold", total=cross_fit, logs="") if cross_fit else None
+                task = progress.add_task("epoch", total=epochs, logs="")
 
                 def show(epoch: int, total: int, logs: dict) -> None:
                     text = " ".join(
@@ -91,7 +116,10 @@ def train(
                     )
                     progress.update(task, completed=epoch, logs=text)
 
-                result = run_training(cfg, show)
+                def fold_done(fold: int, total: int) -> None:
+                    progress.update(folds, completed=fold)
+
+                result = run_training(cfg, show, fold_done)
     except DataError as exc:
         raise fail("train", str(exc)) from None
     if as_json:
@@ -103,6 +131,11 @@ def train(
     out.print(
         f"{result.epochs_run} epochs, {speed}; skipped {skipped} unreadable; report: {result.run}/report.html"
     )
+    if result.evidence:
+        out.print(
+            f"labels judged by {result.evidence.replace('_', '-')} predictions: "
+            f"{result.label_issues} label issues left out of training (split.csv: label_issue)"
+        )
     if result.compared_to is not None:
         c = result.compared_to
         moves = ", ".join(f"{k.replace('_', ' ')} {v:+.3f}" for k, v in c.delta.items())

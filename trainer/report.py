@@ -80,10 +80,24 @@ def _thumb(path: str) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+def _grid(images: list[tuple[str, str, str, float]], given: str, read: str) -> str:
+    return "".join(
+        f'<figure><img src="data:image/jpeg;base64,{_thumb(p)}"><figcaption>{given} {html.escape(t)}, '
+        f"{read} {html.escape(pr)} ({s:.2f})<br><small>{html.escape(Path(p).name)}</small>"
+        "</figcaption></figure>"
+        for p, t, pr, s in images
+    )
+
+
 def html_report(
-    run: Path, title: str, metrics: dict[str, dict], worst: list[tuple[str, str, str, float]]
+    run: Path,
+    title: str,
+    metrics: dict[str, dict],
+    worst: list[tuple[str, str, str, float]],
+    left_out: list[tuple[str, str, str, float]] = (),
 ) -> None:
-    """report.html: the figures, a metrics table, and the worst misclassified test images."""
+    """report.html: the figures, a metrics table, the worst misclassified test images, and the
+    images left out of training as label issues (path, given label, evidence's label, its probability)."""
     keys = ("n", "accuracy", "balanced_accuracy", "precision", "recall", "roc_auc", "pr_auc", "threshold")
     rows = "".join(
         f"<tr><th>{html.escape(split)}</th>"
@@ -91,11 +105,13 @@ def html_report(
         + "</tr>"
         for split, m in metrics.items()
     )
-    grid = "".join(
-        f'<figure><img src="data:image/jpeg;base64,{_thumb(p)}"><figcaption>true {html.escape(t)}, '
-        f"predicted {html.escape(pr)} ({s:.2f})<br><small>{html.escape(Path(p).name)}</small>"
-        "</figcaption></figure>"
-        for p, t, pr, s in worst
+    grid = _grid(worst, "true", "predicted")
+    issues = (
+        f"<h2>Left out of training as label issues ({len(left_out)})</h2>"
+        "<p>Models that never saw these labels disagree with them (split.csv: label_issue).</p>"
+        + _grid(list(left_out)[:48], "filed as", "evidence reads")
+        if left_out
+        else ""
     )
     header = "".join(f"<th>{k}</th>" for k in keys)
     images = "".join(
@@ -106,5 +122,5 @@ def html_report(
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}"
         "figure{display:inline-block;margin:6px;width:170px;font-size:12px}</style>"
         f"<h1>{html.escape(title)}</h1><table><tr><th></th>{header}</tr>{rows}</table>"
-        f"<h2>Training</h2>{images}<h2>Worst misclassified test images</h2>{grid or '<p>none</p>'}"
+        f"<h2>Training</h2>{images}<h2>Worst misclassified test images</h2>{grid or '<p>none</p>'}{issues}"
     )

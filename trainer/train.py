@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import platform
@@ -16,7 +17,9 @@ import numpy as np
 from faces import crops
 from trainer import compare, data, hardware, metrics, models, report, splits
 from trainer.predict import scores_of
-from trainer.run import Run, open_run, point_latest
+from trainer.run import OUT_OF_FOLD, PRIOR_DIR, Run, open_run, point_latest
+
+NO_INIT = "none"  # --init none: from scratch, even on face crops
 
 
 @dataclass
@@ -25,18 +28,20 @@ class TrainConfig:
     out: Path | None = None
     arch: str | None = None  # default: the --init run's, else models.DEFAULT
     epochs: int = 30
-    image_size: int | None = (
-        None  # default: the --init run's, else 256 for the seed CNN (as the notebook), 128
-    )
+    image_size: int | None = None  # default: the --init run's, else 256 for the seed CNN, else the data's
     seed: int = 1337
     batch_size: int = 32
-    color_mode: str | None = None  # default: the --init run's, else rgb
+    color_mode: str | None = None  # default: the --init run's, else the data's
     test_dir: Path | None = None
     patience: int = 6
-    learning_rate: float | None = None  # default: 1e-3 for the seed (Adam's default), 2e-3 otherwise
+    learning_rate: float | None = (
+        None  # default: 1e-3 for the seed (Adam's), FINE_TUNE_RATE from a run, else 2e-3
+    )
     mixed_precision: bool | None = None  # None: bfloat16 on CPUs that compute it, float32 elsewhere
     label_smoothing: float = 0.1  # binary models other than the seed
-    init: Path | None = None  # start from this run's weights (fine-tuning)
+    init: Path | None = None  # start from this run's weights; None: the prior on face crops; "none": scratch
+    cross_fit: int = 0  # K >= 2: out-of-fold probabilities for every training and validation image
+    clean_labels: bool | None = None  # leave label issues out of training; None: on for face crops
 
 
 @dataclass
@@ -50,6 +55,43 @@ class TrainResult:
     images_per_second: float
     metrics: dict[str, dict] = field(default_factory=dict)
     compared_to: compare.Comparison | None = None
+    label_issues: int = 0
+    evidence: str | None = None  # what judged the labels: "out_of_fold", "prior", or None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What is trained: architecture, input, the run it starts from, and where each choice came from."""
+
+    arch: str
+    image_size: int
+    color_mode: str
+    source: Run | None
+    chosen_by: dict[str, str]
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color_mode == "grayscale" else 3
+
+
+@dataclass
+class Fitted:
+    model: object
+    history: dict[str, list[float]]
+    augmentation: str | None
+    averaged: bool
+    learning_rate: float
+    layers_copied: int
+    policy: str  # the dtype policy it was trained in
+
+
+# Peak learning rates. From scratch, large sets (FER2013) train fastest at 2e-3; small ones
+# (under data.LARGE, strongly augmented) at 2e-3 sometimes never take off (the demo's cleaned
+# set at seed 1337: validation accuracy 0.61, test 0.36; at 1e-3: 0.79 and 0.77).
+# Fine-tuning: a quarter of the large-set rate keeps what the source knows while the head and
+# batch-norm statistics adapt.
+SCRATCH_RATE = {"light": 2e-3, "strong": 1e-3}
+FINE_TUNE_RATE = 5e-4
 
 
 def _fingerprint(items: list[data.Item]) -> str:
@@ -85,73 +127,99 @@ def _face_crops(data_dir: Path) -> dict | None:
     return json.loads(how.read_text()) if how.is_file() else None
 
 
-def _shape(cfg: TrainConfig) -> tuple[str, int, str, Run | None]:
-    """Architecture, image size and colour mode: as asked, else the --init run's, else defaults."""
-    source = open_run(cfg.init) if cfg.init else None
+def _source(cfg: TrainConfig, faces: dict | None) -> Run | None:
+    """The run to start from: --init, else the prior for face crops trained at its own shape."""
+    if cfg.init is not None:
+        return None if str(cfg.init) == NO_INIT else open_run(cfg.init)
+    if faces and cfg.image_size is None and cfg.color_mode is None and cfg.arch in (None, models.DEFAULT):
+        return open_run(PRIOR_DIR)
+    return None
+
+
+def _shape(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> Shape:
+    """Architecture, image size and colour mode: as asked, else the --init run's, else the data's."""
+    source = _source(cfg, faces)
     base = source.config if source else {}
     arch = cfg.arch or base.get("arch") or models.DEFAULT
-    image_size = cfg.image_size or base.get("image_size") or (256 if arch == "seed" else 128)
-    color_mode = cfg.color_mode or base.get("color_mode") or "rgb"
-    if source and (arch, image_size, color_mode) != (base["arch"], base["image_size"], base["color_mode"]):
+    if source and (arch, cfg.image_size or base["image_size"], cfg.color_mode or base["color_mode"]) != (
+        base["arch"],
+        base["image_size"],
+        base["color_mode"],
+    ):
         raise data.DataError(
             f"--init {cfg.init} is a {base['arch']} model for {base['image_size']} px {base['color_mode']} "
             "images: leave out --arch, --image-size and --color-mode, or give the same ones"
         )
-    return arch, image_size, color_mode, source
+    measured = None if source or arch == "seed" else data.shape_of([i.path for i in items])
+
+    def pick(asked, key: str, seed_default):
+        if asked:
+            return asked, "asked"
+        if source:
+            return base[key], "prior" if source.path == PRIOR_DIR else "init"
+        if arch == "seed":
+            return seed_default, "seed notebook"
+        return getattr(measured, key), "data"
+
+    (size, size_by), (colour, colour_by) = (
+        pick(cfg.image_size, "image_size", 256),
+        pick(cfg.color_mode, "color_mode", "rgb"),
+    )
+    chosen = {"image_size": size_by, "color_mode": colour_by}
+    if measured:
+        chosen |= {
+            "data_median_side": str(measured.median_side),
+            "data_grayscale": str(measured.grayscale_share),
+        }
+    return Shape(arch, size, colour, source, chosen)
 
 
-def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = None) -> TrainResult:
-    labels = data.labels_of(cfg.data_dir) if cfg.data_dir.is_dir() else []
-    if len(labels) < 2:
-        raise data.DataError(f"{cfg.data_dir} needs at least two label folders, found {labels or 'none'}")
+def _feed(
+    shape: Shape,
+    items: list[data.Item],
+    index: dict[str, int],
+    cfg: TrainConfig,
+    augment=None,
+    shuffle: bool = False,
+):
+    return data.pipeline(
+        [i.path for i in items],
+        [index[i.label] for i in items],
+        shape.image_size,
+        shape.channels,
+        cfg.batch_size,
+        shuffle=shuffle,
+        augment=augment,
+        seed=cfg.seed,
+    )
+
+
+def fit(
+    cfg: TrainConfig,
+    shape: Shape,
+    labels: list[str],
+    train_items: list[data.Item],
+    validation_items: list[data.Item],
+    callbacks: list | None = None,
+) -> Fitted:
+    """Build (or start from `shape.source`), compile and fit one model. Without validation
+    images (a cross-fit fold) it trains the whole epoch budget: nothing may pick the epoch."""
     import keras
-    import tensorflow as tf
 
-    started = datetime.now()
-    keras.utils.set_random_seed(cfg.seed)
-    arch, image_size, color_mode, source = _shape(cfg)
-    channels = 1 if color_mode == "grayscale" else 3
-    items, skipped = data.usable(data.list_tree(cfg.data_dir))
-    if cfg.test_dir is not None:
-        test_items, test_skipped = data.usable(data.list_tree(cfg.test_dir))
-        skipped += test_skipped
-        assignment = splits.assign(items, (0.9, 0.1), cfg.seed)  # validation only picks epoch and threshold
-        items += [i for i in test_items if i.label in labels]
-        assignment.update({i.path: "test" for i in test_items})
-    else:
-        assignment = splits.assign(items, (0.7, 0.2, 0.1), cfg.seed)
-    run = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{arch}"
-    run.mkdir(parents=True, exist_ok=True)
-    splits.write(run / "split.csv", items, assignment)
     index = {label: i for i, label in enumerate(labels)}
-    subsets = {
-        name: [i for i in items if assignment[i.path] == name] for name in ("train", "validation", "test")
-    }
-    for name, subset in subsets.items():
-        if not subset:
-            raise data.DataError(f"the {name} split is empty: {len(items)} usable images are too few")
-    augmentation, averaged = recipe(arch, len(subsets["train"]))
-    feeds = {
-        name: data.pipeline(
-            [i.path for i in subset],
-            [index[i.label] for i in subset],
-            image_size,
-            channels,
-            cfg.batch_size,
-            shuffle=name == "train",
-            augment=augmentation if name == "train" else None,
-            seed=cfg.seed,
-        )
-        for name, subset in subsets.items()
-    }
+    augmentation, averaged = recipe(shape.arch, len(train_items))
+    feed = _feed(shape, train_items, index, cfg, augmentation, shuffle=True)
+    validation = _feed(shape, validation_items, index, cfg) if validation_items else None
     binary = len(labels) == 2
-    seed_arch = arch == "seed"  # the seed is trained as the notebook trained it
-    learning_rate = cfg.learning_rate or (1e-3 if seed_arch else 5e-4 if source else 2e-3)
-    steps = cfg.epochs * -(-len(subsets["train"]) // cfg.batch_size)
+    seed_arch = shape.arch == "seed"  # the seed is trained as the notebook trained it
+    learning_rate = cfg.learning_rate or (
+        1e-3 if seed_arch else FINE_TUNE_RATE if shape.source else SCRATCH_RATE[augmentation or "light"]
+    )
+    steps = cfg.epochs * -(-len(train_items) // cfg.batch_size)
     strategy, policy = hardware.strategy(cfg.mixed_precision)
     with strategy.scope():
-        model = models.ARCHITECTURES[arch](image_size, channels, len(labels))
-        copied = models.start_from(model, source.load_model()) if source else 0
+        model = models.ARCHITECTURES[shape.arch](shape.image_size, shape.channels, len(labels))
+        copied = models.start_from(model, shape.source.load_model()) if shape.source else 0
         schedule = (
             learning_rate
             if seed_arch
@@ -169,69 +237,280 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
                      keras.metrics.Recall(name="recall")] if binary
             else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )  # fmt: skip
+    callbacks = list(callbacks or [])
+    class_weight = None
+    if not seed_arch:
+        if averaged and validation is not None:  # validate, early-stop and keep the average
+            callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        if validation is not None:
+            callbacks.insert(
+                1 if averaged else 0,
+                # not before half the budget: on small sets validation loss is noise while the
+                # learning rate is high and batch-norm statistics settle
+                keras.callbacks.EarlyStopping(
+                    "val_loss", patience=cfg.patience, restore_best_weights=True,
+                    start_from_epoch=cfg.epochs // 2,
+                ),
+            )  # fmt: skip
+        counts = Counter(i.label for i in train_items)
+        class_weight = {index[c]: len(train_items) / (len(labels) * n) for c, n in counts.items()}
+    try:
+        history = model.fit(
+            feed, validation_data=validation, epochs=cfg.epochs, callbacks=callbacks,
+            class_weight=class_weight, shuffle=False, verbose=0,
+        )  # fmt: skip
+    finally:
+        keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
+    return Fitted(model, history.history, augmentation, averaged, learning_rate, copied, policy)
+
+
+def probabilities(scores: np.ndarray) -> np.ndarray:
+    """Model outputs as an (n, classes) probability matrix (a sigmoid column becomes two)."""
+    return np.stack([1 - scores, scores], axis=1) if scores.ndim == 1 else scores
+
+
+def score_items(
+    model, shape: Shape, items: list[data.Item], index: dict[str, int], cfg: TrainConfig
+) -> np.ndarray:
+    """Scores for labelled images, preprocessed (and mirror-averaged) as in training."""
+    return scores_of(model, _feed(shape, items, index, cfg), shape.arch in models.AUGMENTED)
+
+
+def cross_fit(
+    cfg: TrainConfig,
+    shape: Shape,
+    labels: list[str],
+    items: list[data.Item],
+    on_fold: Callable[[int, int], None] | None = None,
+    others: list[data.Item] | None = None,
+) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """Out-of-fold probabilities: each image scored by a model trained without its fold (folds
+    keep duplicate groups whole), so a memorised label cannot vouch for itself. `others` (the
+    test split), which no fold trains on, are scored by the mean of the fold models."""
+    index = {label: i for i, label in enumerate(labels)}
+    fold_of = splits.folds(items, cfg.cross_fit, cfg.seed)
+    out = np.zeros((len(items), len(labels)))
+    ensemble = np.zeros((len(others or []), len(labels)))
+    for fold in range(cfg.cross_fit):
+        held = [n for n, i in enumerate(items) if fold_of[i.path] == fold]
+        rest = [i for i in items if fold_of[i.path] != fold]
+        if not held or len({i.label for i in rest}) < len(labels):
+            raise data.DataError(f"--cross-fit {cfg.cross_fit}: too few images for that many folds")
+        fitted = fit(cfg, shape, labels, rest, [])
+        out[held] = probabilities(score_items(fitted.model, shape, [items[n] for n in held], index, cfg))
+        if others:
+            ensemble += probabilities(score_items(fitted.model, shape, others, index, cfg)) / cfg.cross_fit
+        if on_fold is not None:
+            on_fold(fold + 1, cfg.cross_fit)
+    return out, fold_of, ensemble
+
+
+def label_issues(given: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Which labels the evidence disputes: cleanlab's confident learning (a boolean mask)."""
+    from cleanlab.filter import find_label_issues
+
+    if min(np.bincount(given, minlength=probs.shape[1])) < 2:
+        return np.zeros(len(given), dtype=bool)  # confident learning needs every class
+    return find_label_issues(given, probs, filter_by="prune_by_noise_rate", n_jobs=1)  # no forks beside TF
+
+
+def _write_out_of_fold(
+    path: Path, items: list[data.Item], probs: np.ndarray, fold_of: dict[str, int | str], labels: list[str]
+) -> None:
+    """out_of_fold.csv: each image, its fold ("test": scored by the mean of the fold models) and
+    the probabilities of models that never trained on it."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "group", "fold", *(f"p_{label}" for label in labels)])
+        for item, row in zip(items, probs, strict=True):
+            writer.writerow(
+                [item.path, item.label, item.group, fold_of[item.path], *(f"{p:.6f}" for p in row)]
+            )
+
+
+def _split(cfg: TrainConfig, labels: list[str]) -> tuple[list[data.Item], Counter[str], dict[str, str]]:
+    """Readable images, skipped ones by reason, and each image's split (groups kept whole)."""
+    items, skipped = data.usable(data.list_tree(cfg.data_dir))
+    if cfg.test_dir is None:
+        return items, skipped, splits.assign(items, (0.7, 0.2, 0.1), cfg.seed)
+    test_items, test_skipped = data.usable(data.list_tree(cfg.test_dir))
+    assignment = splits.assign(items, (0.9, 0.1), cfg.seed)  # validation only picks epoch and threshold
+    assignment.update({i.path: "test" for i in test_items})
+    return items + [i for i in test_items if i.label in labels], skipped + test_skipped, assignment
+
+
+def _evidence_kind(cfg: TrainConfig, shape: Shape, labels: list[str]) -> str | None:
+    """What can judge the labels without having trained on them, if anything."""
+    if cfg.cross_fit >= 2:
+        return "out_of_fold"
+    prior = shape.source is not None and shape.source.path == PRIOR_DIR and shape.source.labels == labels
+    return "prior" if prior else None
+
+
+def _evidence(
+    cfg: TrainConfig,
+    shape: Shape,
+    labels: list[str],
+    pool: list[data.Item],
+    test: list[data.Item],
+    run: Path,
+    on_fold: Callable[[int, int], None] | None,
+) -> tuple[str | None, np.ndarray | None]:
+    """Probabilities for the training and validation images from models that did not train on
+    them: out-of-fold with --cross-fit, else the prior's when training starts from it."""
+    kind = _evidence_kind(cfg, shape, labels)
+    if kind == "out_of_fold":
+        probs, fold_of, ensemble = cross_fit(cfg, shape, labels, pool, on_fold, test)
+        written: dict[str, int | str] = {**fold_of, **{i.path: "test" for i in test}}
+        _write_out_of_fold(run / OUT_OF_FOLD, pool + test, np.concatenate([probs, ensemble]), written, labels)
+        return kind, probs
+    if kind == "prior":
+        assert shape.source is not None
+        index = {label: i for i, label in enumerate(labels)}
+        return kind, probabilities(score_items(shape.source.load_model(), shape, pool, index, cfg))
+    return None, None
+
+
+def train(
+    cfg: TrainConfig,
+    on_epoch: Callable[[int, int, dict], None] | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Split, choose the shape, judge the labels (optional), fit, score, write the run."""
+    labels = data.labels_of(cfg.data_dir) if cfg.data_dir.is_dir() else []
+    if len(labels) < 2:
+        raise data.DataError(f"{cfg.data_dir} needs at least two label folders, found {labels or 'none'}")
+    import keras
+
+    started = datetime.now()
+    keras.utils.set_random_seed(cfg.seed)
+    items, skipped, assignment = _split(cfg, labels)
+    faces = _face_crops(cfg.data_dir)
+    shape = _shape(cfg, items, faces)
+    kind = _evidence_kind(cfg, shape, labels)
+    clean = cfg.clean_labels if cfg.clean_labels is not None else bool(faces) and kind is not None
+    if clean and kind is None:
+        raise data.DataError(
+            "--clean-labels needs evidence from models that did not see the labels: "
+            "--cross-fit K, or face crops trained from the prior"
+        )
+    run = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{shape.arch}"
+    run.mkdir(parents=True, exist_ok=True)
+    index = {label: i for i, label in enumerate(labels)}
+    pool = [i for i in items if assignment[i.path] != "test"]
+    test = [i for i in items if assignment[i.path] == "test"]
+    # the prior's opinion is only worth computing to clean with; out-of-fold is also kept for review
+    evidence, probs = (
+        _evidence(cfg, shape, labels, pool, test, run, on_fold) if clean or cfg.cross_fit else (None, None)
+    )
+    left_out: list[tuple[str, str, str, float]] = []  # for the report, likeliest wrong first
+    if clean and probs is not None:
+        mask = label_issues(np.array([index[i.label] for i in pool]), probs)
+        assignment.update({i.path: splits.LABEL_ISSUE for i, bad in zip(pool, mask, strict=True) if bad})
+        read = probs.argmax(axis=1)
+        left_out = sorted(
+            (
+                (i.path, i.label, labels[read[n]], float(probs[n, read[n]]))
+                for n, i in enumerate(pool)
+                if mask[n]
+            ),
+            key=lambda row: -row[3],
+        )
+    splits.write(run / "split.csv", items, assignment)
+    subsets = {
+        name: [i for i in items if assignment[i.path] == name] for name in ("train", "validation", "test")
+    }
+    for name, subset in subsets.items():
+        if not subset:
+            raise data.DataError(f"the {name} split is empty: {len(items)} usable images are too few")
+    keras.utils.set_random_seed(cfg.seed)  # the same model whether or not folds were trained first
     callbacks: list = [
         keras.callbacks.CSVLogger(str(run / "history.csv")),
         keras.callbacks.TensorBoard(log_dir=str(run / "tensorboard"), histogram_freq=0),
     ]
-    class_weight = None
-    if not seed_arch:
-        if averaged:  # validate, early-stop and keep the average
-            callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-        callbacks.append(
-            # not before half the budget: on small sets validation loss is noise while the
-            # learning rate is high and batch-norm statistics settle
-            keras.callbacks.EarlyStopping(
-                "val_loss", patience=cfg.patience, restore_best_weights=True, start_from_epoch=cfg.epochs // 2
-            )
-        )
-        counts = Counter(i.label for i in subsets["train"])
-        class_weight = {index[c]: len(subsets["train"]) / (len(labels) * n) for c, n in counts.items()}
     if on_epoch is not None:
         callbacks.append(
             keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: on_epoch(e + 1, cfg.epochs, logs))
         )
     fit_start = datetime.now()
-    try:
-        history = model.fit(
-            feeds["train"], validation_data=feeds["validation"], epochs=cfg.epochs, callbacks=callbacks,
-            class_weight=class_weight, shuffle=False, verbose=0,
-        )  # fmt: skip
-    finally:
-        keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
+    fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], callbacks)
     seconds = (datetime.now() - fit_start).total_seconds()
-    epochs_run = len(history.history["loss"])
+    epochs_run = len(fitted.history["loss"])
 
-    flip = arch in models.AUGMENTED
-    scores = {name: scores_of(model, feed, flip) for name, feed in feeds.items() if name != "train"}
+    scores = {
+        name: score_items(fitted.model, shape, subsets[name], index, cfg) for name in ("validation", "test")
+    }
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
+    binary = len(labels) == 2
     threshold = metrics.choose_threshold(truth["validation"], scores["validation"]) if binary else 0.5
     results = {name: metrics.summarise(truth[name], scores[name], threshold, labels) for name in scores}
+    issues = sum(1 for v in assignment.values() if v == splits.LABEL_ISSUE)
+    config = _config(
+        cfg, shape, labels, threshold, fitted, items, subsets, skipped, epochs_run, started, faces
+    )
+    config["label_cleaning"] = {
+        "evidence": evidence,
+        "on": clean,
+        "left_out": issues,
+        "out_of_fold": OUT_OF_FOLD if evidence == "out_of_fold" else None,
+    }
+    fitted.model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps(config, indent=2))
+    (run / "metrics.json").write_text(json.dumps(results, indent=2))
+    _pictures(run, fitted.history, results, truth["test"], scores["test"], subsets["test"], labels, threshold,
+              left_out)  # fmt: skip
+    comparison = compare.compare(run, config, results)
+    point_latest(run)
+    n_train = len(subsets["train"]) * epochs_run
+    return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
+                       round(n_train / seconds, 1) if seconds else 0.0, results, comparison, issues,
+                       evidence)  # fmt: skip
 
-    model.save(run / "model.keras")
-    config = {
+
+def _config(
+    cfg: TrainConfig,
+    shape: Shape,
+    labels: list[str],
+    threshold: float,
+    fitted: Fitted,
+    items: list[data.Item],
+    subsets: dict[str, list[data.Item]],
+    skipped: Counter[str],
+    epochs_run: int,
+    started: datetime,
+    faces: dict | None,
+) -> dict:
+    """config.json: everything predict needs, and everything that says how the run was made."""
+    import keras
+    import tensorflow as tf
+
+    source = shape.source
+    return {
         "labels": labels,
-        "image_size": image_size,
-        "color_mode": color_mode,
-        "channels": channels,
+        "image_size": shape.image_size,
+        "color_mode": shape.color_mode,
+        "channels": shape.channels,
+        "shape_from": shape.chosen_by,
         "rescale": 1 / 255,
         "threshold": threshold,
-        "flip_tta": flip,
-        "augmentation": augmentation,
-        "weight_average": averaged,
-        "precision_policy": policy,
-        "arch": arch,
-        "init": {"run": str(source.path), "layers_copied": copied} if source else None,
+        "flip_tta": shape.arch in models.AUGMENTED,
+        "augmentation": fitted.augmentation,
+        "weight_average": fitted.averaged,
+        "precision_policy": fitted.policy,
+        "arch": shape.arch,
+        "init": {"run": str(source.path), "layers_copied": fitted.layers_copied} if source else None,
         "seed": cfg.seed,
         "data_dir": str(cfg.data_dir.resolve()),
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
         "data_fingerprint": _fingerprint(items),
-        "faces": _face_crops(cfg.data_dir),
+        "faces": faces,
         "counts": {n: len(s) for n, s in subsets.items()},
         "skipped": dict(skipped),
         "epochs": cfg.epochs,
         "epochs_run": epochs_run,
         "batch_size": cfg.batch_size,
-        "learning_rate": learning_rate,
+        "learning_rate": fitted.learning_rate,
+        "cross_fit": cfg.cross_fit,
         "created": started.isoformat(timespec="seconds"),
         "versions": {
             "tensorflow": tf.__version__,
@@ -240,19 +519,9 @@ def train(cfg: TrainConfig, on_epoch: Callable[[int, int, dict], None] | None = 
         },
         "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
     }
-    (run / "config.json").write_text(json.dumps(config, indent=2))
-    (run / "metrics.json").write_text(json.dumps(results, indent=2))
-    _pictures(
-        run, history.history, results, truth["test"], scores["test"], subsets["test"], labels, threshold
-    )
-    comparison = compare.compare(run, config, results)
-    point_latest(run)
-    n_train = len(subsets["train"]) * epochs_run
-    return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
-                       round(n_train / seconds, 1) if seconds else 0.0, results, comparison)  # fmt: skip
 
 
-def _pictures(run, history, results, y_test, s_test, test_items, labels, threshold) -> None:
+def _pictures(run, history, results, y_test, s_test, test_items, labels, threshold, left_out) -> None:
     report.curves(history, run / "curves.png")
     report.confusion(results["test"]["confusion_matrix"], labels, run / "confusion.png", "test")
     report.roc(y_test, s_test, run / "roc.png")
@@ -264,4 +533,5 @@ def _pictures(run, history, results, y_test, s_test, test_items, labels, thresho
     report.html_report(
         run, f"happysad run {run.name}", results,
         [(test_items[i].path, labels[y_test[i]], labels[predicted[i]], float(confidence[i])) for i in worst],
+        left_out,
     )  # fmt: skip

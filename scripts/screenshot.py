@@ -1,0 +1,85 @@
+"""Screenshot a saved view of a workspace's FiftyOne dataset in the App (for the README).
+
+    .venv/bin/python scripts/screenshot.py --data demo-data --view "likely mislabelled" \
+        --out docs/likely-mislabelled.jpg
+
+Serves the App with `curate review --no-browser` on a free loopback port, opens the view in
+headless Chromium, and saves a JPEG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from collector.browser import LAUNCH_ARGS, locate
+from curation.review import dataset_name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=Path("demo-data"))
+    parser.add_argument("--view", default="likely mislabelled")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--height", type=int, default=900)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-browser",
+         "--port", str(port), "--data", str(args.data)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if app.poll() is not None:
+                    raise SystemExit(
+                        "screenshot: error: `curate review` stopped before serving the App"
+                    ) from None
+                time.sleep(0.5)
+        slug = args.view.replace(" ", "-").replace("(", "").replace(")", "")
+        url = f"http://127.0.0.1:{port}/datasets/{dataset_name(args.data)}?view={slug}"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=locate(), args=LAUNCH_ARGS)
+            page = browser.new_page(viewport={"width": args.width, "height": args.height})
+            page.goto(url)
+            page.locator('[data-cy="looker"]').first.wait_for(timeout=120_000)
+            time.sleep(4)  # thumbnails load after the grid appears
+            png = page.screenshot()
+            browser.close()
+    finally:
+        os.killpg(app.pid, signal.SIGTERM)
+        app.wait(timeout=30)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.open(io.BytesIO(png)).convert("RGB").save(args.out, quality=85)
+    print(f"{args.out}: {args.view!r} of {args.data}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The shipped expression model: what it records, that it reads faces as recorded, and that the
+name `prior` works wherever a run directory does."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.faces_data import make_scenes
+from tests.test_trainer import run, run_json
+from trainer.run import PRIOR, PRIOR_DIR, open_run
+
+FER = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013-happy-sad" / "validation"
+
+
+def test_the_prior_ships_small_with_its_card_and_records_how_to_feed_it():
+    prior = open_run(Path(PRIOR))
+    assert prior.path == PRIOR_DIR
+    assert (PRIOR_DIR / "model.keras").stat().st_size <= 10 * 2**20
+    config = prior.config
+    assert (config["labels"], config["image_size"], config["color_mode"], config["channels"]) == (
+        ["happy", "sad"],
+        48,
+        "grayscale",
+        1,
+    )
+    assert config["rescale"] == 1 / 255 and config["flip_tta"] is True and 0 < config["threshold"] < 1
+    assert config["faces"]["detector"] == "mtcnn:min20"  # a face model: --faces and review cut faces
+    recorded = json.loads((PRIOR_DIR / "metrics.json").read_text())["test"]
+    assert recorded["n"] == 1548 and recorded["accuracy"] >= 0.93
+    card = (PRIOR_DIR / "MODEL_CARD.md").read_text()
+    assert f"{recorded['accuracy']:.3f}" in card and "scripts/train_prior.py" in card
+    assert re.search(r"\| commit \| [0-9a-f]{7,} \|", card) and "FER2013" in card
+
+
+@pytest.mark.skipif(not FER.is_dir(), reason="needs ../shared/datasets beside the checkout")
+def test_the_prior_reads_fer2013_as_its_card_says():
+    """A sample of FER2013 validation through `evaluate prior`: the recorded preprocessing
+    (48 px grayscale, [0, 1], mirror-averaged, the threshold) reproduces the recorded accuracy."""
+    recorded = json.loads((PRIOR_DIR / "metrics.json").read_text())["test"]
+    result = run_json("evaluate", PRIOR, str(FER))
+    assert result["n"] == recorded["n"]
+    assert result["accuracy"] == pytest.approx(recorded["accuracy"], abs=0.002)
+
+
+def test_predict_and_evaluate_prior_faces_by_name(tmp_path):
+    truth = make_scenes(tmp_path / "scenes", per_label=2, banners=1)
+    results = run_json("predict", PRIOR, str(tmp_path / "scenes"), "--faces")
+    assert len(results) == len(truth)
+    assert all(r["faces"] for r in results if "banner" not in r["path"])
+    assert all(r["label"] in ("happy", "sad") or r["error"] == "no face found" for r in results)
+    evaluated = run_json("evaluate", PRIOR, str(tmp_path / "scenes"), "--faces")
+    assert evaluated["images"] == len(truth) and 0 < evaluated["coverage"] < 1
+    missing = run("predict", str(tmp_path / "no-such-run"), str(tmp_path))
+    assert missing.returncode == 1 and "is not a training run" in missing.stderr
