@@ -74,7 +74,9 @@ def run_happysad(out: Path, urls: list[str], concurrency: int) -> int:
         for url in urls:
             yield Candidate(url)
 
-    settings = DownloadSettings(concurrency=concurrency, per_host=concurrency, host_rate=0)
+    settings = DownloadSettings(
+        concurrency=concurrency, per_host=concurrency, host_rate=0, allow_private=True
+    )
     job = Job("bench", "bench", "list", limit=len(urls), min_width=1, min_height=1)
     return asyncio.run(download(job, out, settings, reader())).ok
 

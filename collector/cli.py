@@ -69,11 +69,18 @@ def main_command(
     host_rate: float = typer.Option(
         20.0, "--host-rate", min=0, help="Requests per second per host (0: no cap)."
     ),
-    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Read timeout in seconds."),
+    timeout: float = typer.Option(
+        30.0, "--timeout", min=0.1, help="Seconds one whole download may take (robots.txt too)."
+    ),
     retries: int = typer.Option(3, "--retries", min=0, help="Retries per URL after the first try."),
     max_bytes: int = typer.Option(40 * 2**20, "--max-bytes", min=1, help="Largest file accepted."),
     min_size: int = typer.Option(64, "--min-size", min=1, help="Smallest width and height accepted."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try URLs that failed before again."),
+    allow_private: bool = typer.Option(
+        False,
+        "--allow-private",
+        help="Also fetch loopback, private and link-local addresses (refused by default).",
+    ),
 ) -> None:
     chosen_label = label if label is not None else slugify(query)
     try:
@@ -87,10 +94,12 @@ def main_command(
         host_rate=host_rate,
         connect_timeout=min(10.0, timeout),
         read_timeout=timeout,
+        total_timeout=timeout,
         retries=retries,
         max_bytes=max_bytes,
         user_agent=user_agent,
         respect_robots=not ignore_robots,
+        allow_private=allow_private,
     )
     try:
         data_dir = resolve_data_dir(data)

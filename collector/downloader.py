@@ -1,8 +1,9 @@
 """Concurrent, polite, bounded HTTP fetching of image URLs.
 
 Caps: global and per-host concurrency, per-host rate (and robots.txt Crawl-delay),
-connect/read timeouts, a maximum body size. Retries: transport errors, 408, 5xx and 429
-with exponential backoff and jitter; `Retry-After` on 429/503 is honoured up to a cap.
+connect/read timeouts and a deadline per request (robots.txt included), a maximum body size.
+Retries: transport errors, 408, 5xx and 429 with exponential backoff and jitter;
+`Retry-After` on 429/503 is honoured up to a cap.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
+from collector.addresses import PrivateAddress, PublicResolver, check_host
 from collector.politeness import HostLimiter, RobotsCache, opted_out
 
 DEFAULT_USER_AGENT = "happysad-collector/0.1 (image dataset builder; honours robots.txt)"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+REDIRECTS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 8
 
 
 @dataclass
@@ -29,13 +34,15 @@ class DownloadSettings:
     per_host: int = 8
     host_rate: float = 20.0  # requests per second per host; 0 = no cap
     connect_timeout: float = 10.0
-    read_timeout: float = 30.0
+    read_timeout: float = 30.0  # the longest gap between two reads
+    total_timeout: float = 30.0  # the whole of one request, body included: a trickling host cannot hold us
     retries: int = 3
     backoff: float = 0.5
     max_retry_after: float = 120.0
     max_bytes: int = 40 * 2**20
     user_agent: str = DEFAULT_USER_AGENT
     respect_robots: bool = True
+    allow_private: bool = False  # loopback, private and link-local hosts (collector.addresses)
 
 
 class FetchProblem(Exception):
@@ -99,9 +106,15 @@ class Downloader:
     async def __aenter__(self) -> Downloader:
         s = self.settings
         self.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(sock_connect=s.connect_timeout, sock_read=s.read_timeout),
+            timeout=aiohttp.ClientTimeout(
+                total=s.total_timeout, sock_connect=s.connect_timeout, sock_read=s.read_timeout
+            ),
             headers={"User-Agent": s.user_agent, "Accept": "image/*,*/*;q=0.5"},
-            connector=aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=s.per_host),
+            connector=aiohttp.TCPConnector(
+                limit=s.concurrency,
+                limit_per_host=s.per_host,
+                resolver=None if s.allow_private else PublicResolver(),
+            ),
         )
         self.robots = RobotsCache(self.session)
         return self
@@ -121,6 +134,19 @@ class Downloader:
         parts = urlsplit(url)
         if not parts.netloc or parts.scheme not in ("http", "https"):
             raise FetchFailed("not an http(s) URL")
+        try:
+            return await self._fetch(url, parts.netloc)
+        except PrivateAddress as exc:
+            raise FetchRefused(exc.reason) from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, PrivateAddress):
+                raise FetchRefused(exc.os_error.reason) from None
+            raise
+
+    async def _fetch(self, url: str, netloc: str) -> Fetched:
+        assert self.robots is not None
+        if not self.settings.allow_private:
+            check_host(urlsplit(url).hostname or "")
         crawl_delay = 0.0
         if self.settings.respect_robots:
             rules = await self.robots.rules(url)
@@ -130,12 +156,14 @@ class Downloader:
         last = "no attempt"
         for attempt in range(self.settings.retries + 1):
             wait: float | None = None
-            async with self.global_slots, self.hosts.slot(parts.netloc):
-                await self.hosts.pace(parts.netloc, crawl_delay)
+            async with self.global_slots, self.hosts.slot(netloc):
+                await self.hosts.pace(netloc, crawl_delay)
                 try:
                     result = await self._get(url, attempt + 1)
-                except aiohttp.TooManyRedirects as exc:
-                    raise FetchFailed("redirect loop") from exc
+                except aiohttp.ClientConnectorError as exc:
+                    if isinstance(exc.os_error, PrivateAddress):
+                        raise
+                    last = f"connection error ({type(exc).__name__})"
                 except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
                     last = "timeout"
                 except aiohttp.ClientPayloadError:
@@ -152,31 +180,47 @@ class Downloader:
         raise FetchFailed(last)
 
     async def _get(self, url: str, attempt: int) -> Fetched | tuple[str, float | None]:
-        """One request. Returns the result, or (reason, wait) when worth retrying."""
+        """One request, redirects followed here so that every hop's host is checked.
+        Returns the result, or (reason, wait) when worth retrying."""
         s = self.settings
         assert self.session is not None
-        async with self.session.get(url, allow_redirects=True, max_redirects=8) as response:
-            code = response.status
-            if code in RETRYABLE:
-                wait = None
-                if code in (429, 503):
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
-                    if wait is not None and wait > s.max_retry_after:
-                        raise FetchFailed(f"http {code}, Retry-After {wait:.0f}s is too long")
-                return f"http {code}", wait
-            if code >= 400:
-                raise FetchFailed(f"http {code}")
-            directive = opted_out(response.headers.getall("X-Robots-Tag", []), s.user_agent)
-            if directive and s.respect_robots:
-                raise FetchRefused(f"X-Robots-Tag: {directive}")
-            length = response.content_length
-            if length is not None and length > s.max_bytes:
-                raise FetchRefused(f"too large ({length} bytes > {s.max_bytes})")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.content.iter_chunked(1 << 16):
-                size += len(chunk)
-                if size > s.max_bytes:
-                    raise FetchRefused(f"too large (over {s.max_bytes} bytes)")
-                chunks.append(chunk)
-            return Fetched(url, str(response.url), code, b"".join(chunks), attempt)
+        target = URL(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            if not s.allow_private:
+                check_host(target.host or "")
+            async with self.session.get(target, allow_redirects=False) as response:
+                location = response.headers.get("Location")
+                if response.status not in REDIRECTS or not location:
+                    return await self._read(url, response, attempt)
+            target = target.join(URL(location))
+        raise FetchFailed("redirect loop")
+
+    async def _read(
+        self, url: str, response: aiohttp.ClientResponse, attempt: int
+    ) -> Fetched | tuple[str, float | None]:
+        """The final response's body, within the caps and the owner's wishes."""
+        s = self.settings
+        code = response.status
+        if code in RETRYABLE:
+            wait = None
+            if code in (429, 503):
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if wait is not None and wait > s.max_retry_after:
+                    raise FetchFailed(f"http {code}, Retry-After {wait:.0f}s is too long")
+            return f"http {code}", wait
+        if code >= 400:
+            raise FetchFailed(f"http {code}")
+        directive = opted_out(response.headers.getall("X-Robots-Tag", []), s.user_agent)
+        if directive and s.respect_robots:
+            raise FetchRefused(f"X-Robots-Tag: {directive}")
+        length = response.content_length
+        if length is not None and length > s.max_bytes:
+            raise FetchRefused(f"too large ({length} bytes > {s.max_bytes})")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > s.max_bytes:
+                raise FetchRefused(f"too large (over {s.max_bytes} bytes)")
+            chunks.append(chunk)
+        return Fetched(url, str(response.url), code, b"".join(chunks), attempt)

@@ -10,6 +10,12 @@ from urllib.parse import urlsplit
 import aiohttp
 from protego import Protego
 
+from collector.addresses import PrivateAddress
+
+# RFC 9309 §2.5: crawlers must parse at least 500 KiB of a robots.txt and may stop there. Reading
+# no more bounds memory: a small gzip body can decompress to gigabytes.
+ROBOTS_MAX_BYTES = 500 * 1024
+
 # `X-Robots-Tag` directives by which owners opt images out of AI training sets.
 OPT_OUT_DIRECTIVES = frozenset({"noai", "noimageai"})
 
@@ -73,7 +79,15 @@ class RobotsCache:
                     return RobotsRules(default=False)
                 if response.status >= 400:
                     return RobotsRules()
-                return RobotsRules(Protego.parse(await response.text(errors="replace")))
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    body += chunk[: ROBOTS_MAX_BYTES - len(body)]
+                    if len(body) >= ROBOTS_MAX_BYTES:
+                        break
+                return RobotsRules(Protego.parse(body.decode("utf-8", errors="replace")))  # RFC 9309: UTF-8
+        except aiohttp.ClientConnectorError as exc:
+            # a host we may not reach: the download itself is refused, with that reason
+            return RobotsRules() if isinstance(exc.os_error, PrivateAddress) else RobotsRules(default=False)
         except (aiohttp.ClientError, asyncio.TimeoutError):
             return RobotsRules(default=False)
 

@@ -8,15 +8,21 @@ manifest, instead of crashing a later stage.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 # A scraped photo is rarely above 50 megapixels; a bomb is far above it.
 MAX_PIXELS = 50_000_000
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
+# Modes every stage can turn into RGB and L (hashing, face detection, crops). Others (LAB, HSV,
+# multi-band TIFFs) are tried once and rejected as "unsupported colour mode" if they cannot.
+_CONVERTIBLE = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "I;16",
+                "I;16L", "I;16B", "I;16N", "F"}  # fmt: skip
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 class ImageRejected(ValueError):
@@ -96,6 +102,26 @@ def decode_image(
         raise ImageRejected("decompression bomb", str(exc)) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected("corrupt image", str(exc)) from exc
+    if mode not in _CONVERTIBLE:
+        try:
+            img.convert("RGB")
+            img.convert("L")
+        except (ValueError, OSError) as exc:
+            raise ImageRejected("unsupported colour mode", mode) from exc
     if width < min_width or height < min_height:
         raise ImageRejected("too small", f"{width}x{height} < {min_width}x{min_height}")
     return ImageInfo(fmt, _EXTENSIONS[fmt], width, height, mode, frames), img
+
+
+def orientation(img: Image.Image) -> int:
+    """The EXIF orientation, 1 (as stored) when missing or malformed (a fraction, out of 1..8)."""
+    try:
+        value = img.getexif().get(ORIENTATION, 1)
+    except (OSError, SyntaxError, ValueError, struct.error):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def upright(img: Image.Image) -> Image.Image:
+    """The picture as people and the App see it: EXIF orientation applied when it is valid."""
+    return img if orientation(img) == 1 else ImageOps.exif_transpose(img)

@@ -12,9 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import ImageOps
-
-from common.images import ImageRejected, decode_image
+from common.images import ImageRejected, decode_image, orientation, upright
 from curation import hashing
 
 NOT_IMAGE = {"html page, not an image", "svg, not a raster image", "unknown format", "empty file"}
@@ -76,15 +74,18 @@ def scan_file(root: Path, relative: str) -> ScanResult:
     result.bytes = len(data)
     try:
         info, img = decode_image(data)
+        result.format, result.width, result.height = info.format, info.width, info.height
+        result.mode, result.frames = info.mode, info.frames
+        result.orientation = orientation(img)
+        turned = upright(img)
+        result.hashes = hashing.compute(turned)
+        result.width, result.height = turned.size
     except ImageRejected as exc:
         result.flag, result.reason = _flag_for(exc.reason), str(exc)
         return result
-    result.format, result.width, result.height = info.format, info.width, info.height
-    result.mode, result.frames = info.mode, info.frames
-    result.orientation = img.getexif().get(0x0112, 1)
-    upright = ImageOps.exif_transpose(img) if result.orientation != 1 else img
-    result.hashes = hashing.compute(upright)
-    result.width, result.height = upright.size
+    except Exception as exc:  # one odd file is flagged, never the end of the scan
+        result.flag, result.reason, result.hashes = "corrupt", f"undecodable: {type(exc).__name__}: {exc}", {}
+        return result
     if info.frames > 1:
         result.flag, result.reason = "animated", f"{info.frames} frames"
     return result

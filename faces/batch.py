@@ -28,6 +28,8 @@ def detect_one(detector: Detector, path: Path) -> Found:
         return Found(path, [], error=exc.reason)
     except OSError as exc:
         return Found(path, [], error=exc.strerror or "unreadable")
+    except Exception as exc:  # one odd file is reported, never the end of the batch
+        return Found(path, [], error=f"undecodable: {type(exc).__name__}")
     return Found(path, detector.detect(for_detection(img)), *img.size)
 
 

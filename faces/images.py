@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from common.images import decode_image
+from common.images import decode_image, upright
 
 DETECT_SIDE = 1024  # detection runs on a copy no longer than this; boxes are relative, so they carry over
 
@@ -18,7 +18,7 @@ def open_upright(path: Path) -> Image.Image:
     Upright because that is how people, the App and the crops see the picture.
     """
     _, img = decode_image(path.read_bytes())
-    return ImageOps.exif_transpose(img).convert("RGB")
+    return upright(img).convert("RGB")
 
 
 def for_detection(img: Image.Image) -> np.ndarray:

@@ -34,11 +34,21 @@ def live() -> Iterator[LiveSite]:
         yield LiveSite(url, site)
 
 
-def run_collect(*args: str, data: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess, as a user would."""
+def run_collect(
+    *args: str, data: Path, timeout: float = 180, allow_private: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user would; the test sites are on loopback."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args, "--data", str(data)],
+        [
+            sys.executable,
+            "-m",
+            "collector.cli",
+            *args,
+            "--data",
+            str(data),
+            *(["--allow-private"] if allow_private else []),
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -174,3 +174,36 @@ def test_a_tree_of_small_face_crops_is_not_flagged_small_whole(tmp_path):
     again = tmp_path / "ws2"
     curate_json("import", str(root), data=again)
     assert curate_json("scan", "--min-size", "64", data=again)["flags"] == {"small": 21}
+
+
+def test_one_odd_image_is_flagged_and_the_scan_goes_on(tmp_path):
+    """A LAB TIFF (no RGB conversion) and a JPEG whose EXIF orientation is a fraction used to
+    stop `scan` for good; now the first is flagged with a reason and the second is scanned."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    root = tmp_path / "tree"
+    (root / "happy").mkdir(parents=True)
+    (root / "sad").mkdir()
+    Image.new("LAB", (96, 96), (50, 10, 10)).save(root / "happy" / "lab.tif")
+    ifd = struct.pack("<HHHII", 1, 0x0112, 5, 1, 26) + struct.pack("<III", 0, 3, 2)  # orientation = 3/2
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 96), (200, 10, 10)).save(
+        buffer, "JPEG", exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd
+    )
+    (root / "happy" / "fraction.jpg").write_bytes(buffer.getvalue())
+    for i in range(3):
+        Image.new("RGB", (96, 96), (i * 60, 90, 160)).save(root / "sad" / f"{i}.png")
+    data = tmp_path / "ws"
+    curate_json("import", str(root), data=data)
+    scanned = curate_json("scan", data=data)
+    assert scanned["scanned"] == 5 and scanned["flags"] == {"corrupt": 1}
+    from curation.catalog import Catalog
+
+    with Catalog(data) as catalog:
+        rows = {r["source"].rsplit("/", 1)[-1]: r for r in catalog.rows()}
+    assert rows["lab.tif"]["reason"] == "unsupported colour mode: LAB"
+    assert rows["fraction.jpg"]["flag"] is None and rows["fraction.jpg"]["orientation"] == 1
+    assert curate_json("dedupe", data=data)["images"] == 4  # and the next steps go on

@@ -51,3 +51,80 @@ def test_rate_cap_spaces_requests_to_one_host_but_not_others():
     one_host, many_hosts = asyncio.run(scenario())
     assert one_host >= 0.38
     assert many_hosts < 0.05
+
+
+def test_robots_txt_is_read_up_to_500_kib_only():
+    """A gzip robots.txt of a few KB that inflates to 4 MB: only the first 500 KiB are read
+    (RFC 9309), so its trailing `Disallow: /` is never seen and memory stays bounded."""
+    import asyncio
+    import gzip
+
+    import aiohttp
+    from aiohttp import web
+
+    from collector.politeness import ROBOTS_MAX_BYTES, RobotsCache
+
+    body = b"# padding\n" * (4 * 2**20 // 10) + b"User-agent: *\nDisallow: /\n"
+
+    async def robots(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(body), headers={"Content-Encoding": "gzip"},
+                            content_type="text/plain")  # fmt: skip
+
+    async def check() -> bool:
+        app = web.Application()
+        app.router.add_get("/robots.txt", robots)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            async with aiohttp.ClientSession() as session:
+                rules = await RobotsCache(session).rules(f"http://127.0.0.1:{port}/a.jpg")
+        finally:
+            await runner.cleanup()
+        return rules.allowed(f"http://127.0.0.1:{port}/a.jpg", "happysad")
+
+    assert len(body) > 8 * ROBOTS_MAX_BYTES
+    assert asyncio.run(check()) is True
+
+
+def test_a_trickling_host_cannot_hold_a_download_past_its_deadline():
+    """A byte every 0.2 s never trips the gap between reads; the deadline ends it."""
+    import asyncio
+
+    from aiohttp import web
+
+    from collector.downloader import Downloader, DownloadSettings, FetchFailed
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+        await response.prepare(request)
+        for _ in range(100):  # 20 s at most, so the test ends whatever happens
+            await response.write(b"\xff")
+            await asyncio.sleep(0.2)
+        return response
+
+    async def fetch() -> tuple[str, float]:
+        app = web.Application()
+        app.router.add_get("/slow.jpg", trickle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        settings = DownloadSettings(
+            read_timeout=1.0, total_timeout=1.5, retries=0, respect_robots=False, allow_private=True
+        )
+        started = time.monotonic()
+        try:
+            async with Downloader(settings) as downloader:
+                await downloader.fetch(f"http://127.0.0.1:{port}/slow.jpg")
+        except FetchFailed as exc:
+            return exc.reason, time.monotonic() - started
+        finally:
+            await runner.cleanup()
+        return "fetched", time.monotonic() - started
+
+    reason, seconds = asyncio.run(fetch())
+    assert reason == "timeout" and seconds < 4, (reason, seconds)

@@ -47,6 +47,7 @@ def test_sigkill_then_resume(live: LiveSite, tmp_path: Path):
                 endpoint,
                 "--data",
                 str(tmp_path),
+                "--allow-private",
                 "--json",
             ],
             stdout=subprocess.DEVNULL,

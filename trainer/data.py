@@ -71,6 +71,8 @@ def _check(item: Item) -> str | None:
         return exc.reason
     except OSError as exc:
         return exc.strerror or "unreadable"
+    except Exception as exc:  # one odd file is skipped and counted, never a crash
+        return f"undecodable: {type(exc).__name__}"
     return None if info.format in TF_FORMATS else f"{info.format} not readable by TensorFlow"
 
 
