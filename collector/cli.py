@@ -15,9 +15,10 @@ from rich.table import Table
 
 from collector.downloader import DEFAULT_USER_AGENT, DownloadSettings
 from collector.errors import CollectError
-from collector.job import candidate_list, check_label, collect, slugify
+from collector.job import candidate_list, check_label, collect
 from collector.pipeline import Job, Summary
 from common.cli import DataOpt, JsonOpt, err, fail
+from common.labels import slugify
 from common.workspace import resolve_data_dir
 
 EngineName = Enum("EngineName", {name: name for name in ("bing", "duckduckgo", "google", "page")})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import AsyncIterable, Callable
 from pathlib import Path
 
@@ -17,21 +15,12 @@ from collector.errors import CollectError
 from collector.manifest import Manifest
 from collector.pipeline import Job, Pipeline, Summary
 from collector.store import RawStore
-
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def slugify(text: str) -> str:
-    """'Happy People!' → 'happy-people': a label that is also a safe folder name."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64]
+from common.labels import RULE, is_label
 
 
 def check_label(label: str) -> str:
-    if not _LABEL.match(label):
-        raise CollectError(
-            f"label {label!r} must be lower-case letters, digits, '-' or '_' (it names a folder)"
-        )
+    if not is_label(label):
+        raise CollectError(f"label {label!r} must be {RULE}")
     return label
 
 

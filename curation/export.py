@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.images import ImageRejected
+from common.labels import is_label
 from curation import decisions
 from curation.catalog import Catalog
 from curation.decisions import Decision
@@ -75,6 +76,8 @@ def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str
             left_out[f"flagged {row['flag']}"] += 1
         elif row["group_id"] in conflicted:
             left_out["label conflict"] += 1
+        elif not is_label(decision.label):  # a reviewer's label becomes a folder name below
+            left_out["invalid label"] += 1
         else:
             key = row["group_id"] or f"s{row['sha256'][:12]}"
             candidates.setdefault(key, []).append((row, decision))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.images import sniff
+from common.labels import slugify
 from curation.catalog import Catalog
 from curation.errors import CurationError
 
@@ -30,7 +30,7 @@ class ImportSummary:
 
 
 def label_of(folder: str) -> str:
-    return re.sub(r"[^a-z0-9_-]+", "-", folder.lower()).strip("-") or "unlabelled"
+    return slugify(folder) or "unlabelled"
 
 
 def _place(data: bytes, target: Path) -> None:

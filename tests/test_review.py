@@ -120,3 +120,20 @@ def test_predictions_from_something_that_is_not_a_run_is_one_line(reviewed, fift
     assert result.stderr.strip().splitlines()[-1] == (
         f"curate: error: {tmp_path} is not a training run (no model.keras and config.json)"
     )
+
+
+def test_a_label_that_is_not_a_folder_name_never_becomes_a_path(reviewed, fiftyone_env):
+    """A ground_truth of ../../x or an absolute path (typed in the App, or written to a shared
+    MongoDB) is left out of the export with a reason; nothing is written outside curated/."""
+    _, data, _, dataset = reviewed
+    clean = dataset.match_tags(["conflict", "corrupt", "not_image", "bomb", "small", "animated",
+                                "duplicate", "near_duplicate"], bool=False)  # fmt: skip
+    hostile = ["../../../escape", str(data.parent / "outside")]
+    for sample, label in zip(clean.limit(2), hostile, strict=True):
+        sample.ground_truth.label = label
+        sample.save()
+    report = curate_json("export", data=data, env=fiftyone_env)
+    assert report["left_out"]["invalid label"] == 2
+    assert not (data.parent / "outside").exists() and not (data.parent.parent / "escape").exists()
+    exported = [p for p in (data / "curated").rglob("*") if p.is_file()]
+    assert all(p.resolve().is_relative_to((data / "curated").resolve()) for p in exported)
