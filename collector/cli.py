@@ -18,6 +18,7 @@ from collector.errors import CollectError
 from collector.job import candidate_list, check_label, collect
 from collector.pipeline import Job, Summary
 from common.cli import DataOpt, JsonOpt, err, fail
+from common.images import MAX_BYTES
 from common.labels import slugify
 from common.workspace import resolve_data_dir
 
@@ -74,7 +75,7 @@ def main_command(
         30.0, "--timeout", min=0.1, help="Seconds one whole download may take (robots.txt too)."
     ),
     retries: int = typer.Option(3, "--retries", min=0, help="Retries per URL after the first try."),
-    max_bytes: int = typer.Option(40 * 2**20, "--max-bytes", min=1, help="Largest file accepted."),
+    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", min=1, help="Largest file accepted."),
     min_size: int = typer.Option(64, "--min-size", min=1, help="Smallest width and height accepted."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Try URLs that failed before again."),
     allow_private: bool = typer.Option(

@@ -21,6 +21,7 @@ from yarl import URL
 
 from collector.addresses import PrivateAddress, PublicResolver, check_host
 from collector.politeness import HostLimiter, RobotsCache, opted_out
+from common.images import MAX_BYTES
 
 DEFAULT_USER_AGENT = "happysad-collector/0.1 (image dataset builder; honours robots.txt)"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
@@ -39,7 +40,7 @@ class DownloadSettings:
     retries: int = 3
     backoff: float = 0.5
     max_retry_after: float = 120.0
-    max_bytes: int = 40 * 2**20
+    max_bytes: int = MAX_BYTES
     user_agent: str = DEFAULT_USER_AGENT
     respect_robots: bool = True
     allow_private: bool = False  # loopback, private and link-local hosts (collector.addresses)

@@ -16,6 +16,7 @@ from collector.manifest import Manifest
 from collector.pipeline import Job, Pipeline, Summary
 from collector.store import RawStore
 from common.labels import RULE, is_label
+from common.workspace import WorkspaceBusy, exclusive
 
 
 def check_label(label: str) -> str:
@@ -47,10 +48,14 @@ async def download(
 ) -> Summary:
     """Run the downloader and writer over any reader of candidates (an engine, a URL list)."""
     check_label(job.label)
-    with Manifest(data_dir) as manifest:
-        async with Downloader(settings) as downloader:
-            pipeline = Pipeline(job, manifest, RawStore(data_dir), downloader, on_update)
-            return await pipeline.run(candidates)
+    try:
+        # one collect per workspace: a second run's start-up clean-up of .tmp/ would break this one
+        with exclusive(data_dir, "collect"), Manifest(data_dir) as manifest:
+            async with Downloader(settings) as downloader:
+                pipeline = Pipeline(job, manifest, RawStore(data_dir), downloader, on_update)
+                return await pipeline.run(candidates)
+    except WorkspaceBusy as exc:
+        raise CollectError(str(exc)) from None
 
 
 async def candidate_list(

@@ -113,6 +113,7 @@ class Pipeline:
             for task in (producer, stopper, *workers):
                 task.cancel()
             outcomes = await asyncio.gather(producer, stopper, *workers, return_exceptions=True)
+            self.store.clear_staging()  # what workers stopped at --limit had staged (the lock is ours)
             if hasattr(candidates, "aclose"):
                 with contextlib.suppress(Exception):
                     await candidates.aclose()

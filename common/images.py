@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 
 # A scraped photo is rarely above 50 megapixels; a bomb is far above it.
 MAX_PIXELS = 50_000_000
+MAX_BYTES = 40 * 2**20  # the largest file taken in (collect's --max-bytes default, import's cap)
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 # Modes every stage can turn into RGB and L (hashing, face detection, crops). Others (LAB, HSV,

@@ -118,6 +118,7 @@ def import_(
     rows += [
         ("already in the workspace", report.known),
         ("files outside label folders (ignored)", len(report.ignored)),
+        ("skipped (unreadable, too large, links out)", len(report.skipped)),
     ]
     _emit(as_json, asdict(report), _table(f"import {source}", rows))
 

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.images import sniff
+from common.images import MAX_BYTES, sniff
 from common.labels import slugify
 from curation.catalog import Catalog
 from curation.errors import CurationError
@@ -27,6 +27,7 @@ class ImportSummary:
     known: int = 0
     per_label: dict[str, int] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # file → why it was not taken in
 
 
 def label_of(folder: str) -> str:
@@ -43,6 +44,14 @@ def _place(data: bytes, target: Path) -> None:
     os.replace(staging, target)
 
 
+def _refuse(path: Path, inside: Path) -> str | None:
+    """Why a file is not taken in: a link out of the tree, or larger than MAX_BYTES."""
+    if not path.resolve().is_relative_to(inside):
+        return "a link out of the imported folder"
+    size = path.stat().st_size
+    return f"too large ({size} bytes > {MAX_BYTES})" if size > MAX_BYTES else None
+
+
 def import_tree(source: Path, catalog: Catalog) -> ImportSummary:
     if not source.is_dir():
         raise CurationError(f"{source} is not a folder")
@@ -50,12 +59,20 @@ def import_tree(source: Path, catalog: Catalog) -> ImportSummary:
     if not labels:
         raise CurationError(f"{source} has no sub-folders; expected <label>/<images>")
     summary = ImportSummary(str(source))
+    inside = source.resolve()
     with catalog.transaction():
         for folder in labels:
             label = label_of(folder.name)
             files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
             for path in files:
-                data = path.read_bytes()
+                try:  # one odd file is skipped with a reason; the import goes on
+                    why = _refuse(path, inside)
+                    data = path.read_bytes() if why is None else b""
+                except OSError as exc:
+                    why = exc.strerror or "unreadable"
+                if why is not None:
+                    summary.skipped[str(path)] = why
+                    continue
                 sha = hashlib.sha256(data).hexdigest()
                 fmt = sniff(data[:16])
                 ext = _EXT[fmt] if fmt else (path.suffix.lower().lstrip(".") or "bin")

@@ -117,3 +117,23 @@ def test_full_disk_is_one_line_and_leaves_whole_files(live: LiveSite, tmp_path: 
             assert f.stat().st_size > 0 and f.read_bytes()[-2:] == b"\xff\xd9"  # whole JPEGs only
     finally:
         subprocess.run(["umount", str(small)])
+
+
+def test_a_second_collect_on_a_busy_workspace_fails_naming_the_holder(live: LiveSite, tmp_path: Path):
+    """Its start-up clean-up would otherwise delete the running collect's staged files."""
+    import os
+
+    from common.workspace import exclusive
+
+    staged = tmp_path / ".tmp" / "stage-running"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"half a download")
+    with exclusive(tmp_path, "collect"):
+        line = _one_line_error(run_collect("x", "--endpoint", f"{live.url}/images/search", data=tmp_path))
+    assert f"pid {os.getpid()} is already running `collect`" in line
+    assert staged.exists()  # the running collect's file was left alone
+    again = run_collect(
+        "happy people", "--limit", "2", "--endpoint", f"{live.url}/images/search", data=tmp_path
+    )
+    assert again.returncode == 0, again.stderr  # the lock went with its holder
+    assert not list((tmp_path / ".tmp").glob("stage-*"))  # nor do staged files outlive a run that hit --limit

@@ -207,3 +207,25 @@ def test_one_odd_image_is_flagged_and_the_scan_goes_on(tmp_path):
     assert rows["lab.tif"]["reason"] == "unsupported colour mode: LAB"
     assert rows["fraction.jpg"]["flag"] is None and rows["fraction.jpg"]["orientation"] == 1
     assert curate_json("dedupe", data=data)["images"] == 4  # and the next steps go on
+
+
+def test_import_skips_links_out_of_the_tree_and_oversized_files_and_goes_on(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "tree"
+    (root / "happy").mkdir(parents=True)
+    (root / "sad").mkdir()
+    Image.new("RGB", (96, 96), (200, 100, 50)).save(root / "happy" / "ok.jpg")
+    Image.new("RGB", (96, 96), (20, 100, 150)).save(root / "sad" / "ok.jpg")
+    secret = tmp_path / "secret.jpg"
+    Image.new("RGB", (96, 96), (1, 2, 3)).save(secret)
+    (root / "sad" / "link.jpg").symlink_to(secret)
+    with (root / "happy" / "huge.jpg").open("wb") as handle:  # sparse: no disk, no time
+        handle.truncate(41 * 2**20)
+    report = curate_json("import", str(root), data=tmp_path / "ws")
+    assert report["added"] == 2
+    assert report["skipped"] == {
+        str(root / "sad" / "link.jpg"): "a link out of the imported folder",
+        str(root / "happy" / "huge.jpg"): f"too large ({41 * 2**20} bytes > {40 * 2**20})",
+    }
+    assert len(list((tmp_path / "ws" / "raw").rglob("*.jpg"))) == 2

@@ -332,3 +332,72 @@ def test_cleaning_without_evidence_and_one_fold_are_refused(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     result = run("train", str(data), "--cross-fit", "1")
     assert result.returncode == 2 and "--cross-fit" in result.stderr
+
+
+def test_bmp_variants_tensorflow_cannot_read_are_skipped_not_fatal(tmp_path):
+    from PIL import Image
+
+    data = make_tree(tmp_path / "d", per_label=8)
+    Image.new("1", (48, 48), 1).save(data / "happy" / "one-bit.bmp")
+    Image.new("P", (48, 48), 3).save(data / "happy" / "palette.bmp")
+    Image.new("RGB", (48, 48), (200, 120, 90)).save(data / "sad" / "plain.bmp")  # 24-bit: TF reads it
+    summary = run_json("train", str(data), "--out", str(tmp_path / "r"), "--arch", "seed", "--epochs", "1",
+                       "--image-size", "32")  # fmt: skip
+    assert summary["skipped"] == {
+        "BMP (1) not readable by TensorFlow": 1,
+        "BMP (P) not readable by TensorFlow": 1,
+    }
+    results = run_json(
+        "predict", str(tmp_path / "r"), str(data / "happy" / "one-bit.bmp"), str(data / "sad" / "plain.bmp")
+    )
+    assert results[0]["label"] is None and "not readable by TensorFlow" in results[0]["error"]
+    assert results[1]["label"] in ("happy", "sad")
+
+
+def test_a_label_without_one_readable_image_fails_training(tmp_path):
+    data = make_tree(tmp_path / "d", per_label=6)
+    for path in (data / "sad").iterdir():
+        path.write_bytes(b"<html>not an image</html>")
+    result = run("train", str(data), "--out", str(tmp_path / "r"), "--epochs", "1")
+    assert result.returncode == 1 and "no readable image labelled sad" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_training_into_an_existing_run_replaces_it_whole(tmp_path):
+    """The run is written beside --out and moved into place at the end, so a run killed
+    half-way never leaves two runs' files mixed in one folder."""
+    data = make_tree(tmp_path / "d", per_label=6)
+    out = tmp_path / "runs" / "r"
+    out.mkdir(parents=True)
+    (out / "metrics.json").write_text("{}")
+    (out / "from-the-old-run.png").write_bytes(b"old")
+    (tmp_path / "runs" / ".r.partial").mkdir()  # what a killed run left
+    (tmp_path / "runs" / ".r.partial" / "half.csv").write_text("x")
+    run_json("train", str(data), "--out", str(out), "--arch", "seed", "--epochs", "1", "--image-size", "32")
+    assert not (out / "from-the-old-run.png").exists() and json.loads((out / "metrics.json").read_text())
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "r"]
+
+
+def test_a_broken_run_is_one_line_for_every_command_that_opens_it(trained, tmp_path):
+    import shutil
+
+    data, run_dir, _ = trained
+    truncated = tmp_path / "truncated"
+    shutil.copytree(run_dir, truncated)
+    (truncated / "model.keras").write_bytes((run_dir / "model.keras").read_bytes()[:2000])
+    older = tmp_path / "older"
+    shutil.copytree(run_dir, older)
+    (older / "config.json").write_text(json.dumps({"labels": ["happy", "sad"]}))
+    garbled = tmp_path / "garbled"
+    shutil.copytree(run_dir, garbled)
+    (garbled / "config.json").write_text("{not json")
+    image = str(next((data / "happy").glob("*.jpg")))
+    for broken, says in (
+        (truncated, "cannot be loaded"),
+        (older, "lacks image_size"),
+        (garbled, "is unreadable"),
+    ):
+        for result in (run("predict", str(broken), image), run("evaluate", str(broken), str(data)),
+                       run("train", str(data), "--init", str(broken), "--out", str(tmp_path / "x"))):  # fmt: skip
+            assert result.returncode == 1 and says in result.stderr, (broken.name, result.stderr[-500:])
+            assert len(result.stderr.strip().splitlines()) == 1

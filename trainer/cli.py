@@ -122,6 +122,8 @@ def train(
                 result = run_training(cfg, show, fold_done)
     except DataError as exc:
         raise fail("train", str(exc)) from None
+    except OSError as exc:  # an unwritable --out, a full disk
+        raise fail("train", f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
     if as_json:
         print(json.dumps(asdict(result)))
         return

@@ -26,7 +26,8 @@ def previous_run(run: Path, config: dict) -> Path | None:
     found = []
     for other in run.parent.iterdir():
         cfg_path = other / "config.json"
-        if other.is_symlink() or other.resolve() == run.resolve() or not cfg_path.is_file():
+        hidden = other.name.startswith(".")  # a run being written, or being replaced
+        if hidden or other.is_symlink() or other.resolve() == run.resolve() or not cfg_path.is_file():
             continue
         try:
             cfg = json.loads(cfg_path.read_text())

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.images import ImageRejected, inspect_image
+from common.images import ImageRejected, decode_image
 
 MANIFEST = "manifest.csv"
 SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
@@ -64,16 +64,25 @@ def list_tree(root: Path) -> list[Item]:
     return items
 
 
+def _tensorflow_reads(info, img) -> bool:
+    """tf.io.decode_image reads JPEG, PNG and GIF; of BMP only uncompressed 24- and 32-bit
+    files (1-, 4-, 8- and 16-bit or RLE BMPs passed Pillow and failed mid-fit)."""
+    if info.format != "BMP":
+        return info.format in TF_FORMATS
+    return img.mode in ("RGB", "RGBA") and img.info.get("compression", 0) == 0
+
+
 def _check(item: Item) -> str | None:
     try:
-        info = inspect_image(Path(item.path).read_bytes())
+        info, img = decode_image(Path(item.path).read_bytes())
+        readable = _tensorflow_reads(info, img)
     except ImageRejected as exc:
         return exc.reason
     except OSError as exc:
         return exc.strerror or "unreadable"
     except Exception as exc:  # one odd file is skipped and counted, never a crash
         return f"undecodable: {type(exc).__name__}"
-    return None if info.format in TF_FORMATS else f"{info.format} not readable by TensorFlow"
+    return None if readable else f"{info.format} ({info.mode}) not readable by TensorFlow"
 
 
 def usable(items: list[Item]) -> tuple[list[Item], Counter[str]]:

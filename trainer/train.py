@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import platform
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -331,6 +332,9 @@ def _write_out_of_fold(
 def _split(cfg: TrainConfig, labels: list[str]) -> tuple[list[data.Item], Counter[str], dict[str, str]]:
     """Readable images, skipped ones by reason, and each image's split (groups kept whole)."""
     items, skipped = data.usable(data.list_tree(cfg.data_dir))
+    empty = [label for label in labels if not any(i.label == label for i in items)]
+    if empty:
+        raise data.DataError(f"{cfg.data_dir}: no readable image labelled {', '.join(empty)}")
     if cfg.test_dir is None:
         return items, skipped, splits.assign(items, (0.7, 0.2, 0.1), cfg.seed)
     test_items, test_skipped = data.usable(data.list_tree(cfg.test_dir))
@@ -394,8 +398,8 @@ def train(
             "--clean-labels needs evidence from models that did not see the labels: "
             "--cross-fit K, or face crops trained from the prior"
         )
-    run = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{shape.arch}"
-    run.mkdir(parents=True, exist_ok=True)
+    final = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{shape.arch}"
+    run = _staging(final)
     index = {label: i for i, label in enumerate(labels)}
     pool = [i for i in items if assignment[i.path] != "test"]
     test = [i for i in items if assignment[i.path] == "test"]
@@ -459,12 +463,33 @@ def train(
     (run / "metrics.json").write_text(json.dumps(results, indent=2))
     _pictures(run, fitted.history, results, truth["test"], scores["test"], subsets["test"], labels, threshold,
               left_out)  # fmt: skip
+    run = _move_into_place(run, final)
     comparison = compare.compare(run, config, results)
     point_latest(run)
     n_train = len(subsets["train"]) * epochs_run
     return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
                        round(n_train / seconds, 1) if seconds else 0.0, results, comparison, issues,
                        evidence)  # fmt: skip
+
+
+def _staging(final: Path) -> Path:
+    """An empty folder beside `final` to write the run in: a killed run never mixes with the
+    run already at `final` (a leftover from a killed run is cleared first)."""
+    staging = final.parent / f".{final.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _move_into_place(staging: Path, final: Path) -> Path:
+    """The finished run takes `final`'s place; a run that was there goes only after that."""
+    old = final.parent / f".{final.name}.replaced"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def _config(
