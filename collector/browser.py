@@ -15,7 +15,8 @@ from collector.errors import BrowserNotFound
 ENV_VAR = "HAPPYSAD_BROWSER"
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 LAUNCH_ARGS = [
-    "--no-sandbox",
+    # Chromium's sandbox refuses to start as root (containers, CI); everyone else keeps it
+    *(["--no-sandbox"] if os.geteuid() == 0 else []),
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",

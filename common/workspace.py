@@ -22,11 +22,27 @@ def resolve_data_dir(option: Path | None = None) -> Path:
 
 
 def workspace_id(data_dir: Path) -> str:
-    """A short random id kept in the workspace, naming its FiftyOne dataset."""
+    """A short random id kept in the workspace, naming its FiftyOne dataset.
+
+    The marker also records where the workspace lives. A moved workspace keeps its id (and
+    so its reviews); a copy, whose original still holds the same id, gets an id of its own, so
+    the two never share, and double, one dataset.
+    """
     marker = data_dir / ".workspace-id"
-    if not marker.exists():
-        marker.write_text(uuid.uuid4().hex[:8] + "\n")
-    return marker.read_text().strip()
+    here = str(data_dir.resolve())
+    if marker.exists():
+        ident, _, where = marker.read_text().partition("\n")
+        ident, where = ident.strip(), where.strip()
+        if where == here:
+            return ident
+        original = Path(where) / ".workspace-id" if where else None
+        copied = original is not None and original.exists() and original.read_text().split("\n")[0] == ident
+        if not copied:  # moved (or a marker from before paths were recorded)
+            marker.write_text(f"{ident}\n{here}\n")
+            return ident
+    ident = uuid.uuid4().hex[:8]
+    marker.write_text(f"{ident}\n{here}\n")
+    return ident
 
 
 class WorkspaceBusy(RuntimeError):

@@ -7,6 +7,7 @@ as `reject`) are never overwritten, so re-running after new images arrive keeps 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -129,7 +130,9 @@ def _save_views(dataset) -> None:
         dataset.save_view(name, view, description=VIEWS[name], overwrite=True)
 
 
-def launch(fo: ModuleType, name: str, port: int, open_browser: bool, address: str = "127.0.0.1"):
-    """Start the App on the dataset; returns the session (call `.wait()` to serve until Ctrl-C)."""
+def launch(fo: ModuleType, name: str, port: int, open_browser: bool, address: str | None = None):
+    """Start the App on the dataset; returns the session (call `.wait()` to serve until Ctrl-C).
+    It listens on loopback unless FIFTYONE_DEFAULT_APP_ADDRESS (or `address`) says otherwise."""
+    address = address or os.environ.get("FIFTYONE_DEFAULT_APP_ADDRESS") or "127.0.0.1"
     dataset = fo.load_dataset(name)
     return fo.launch_app(dataset, port=port, address=address, remote=not open_browser, auto=False)

@@ -104,6 +104,7 @@ def test_google_blocks_are_one_clear_line(live: LiveSite, tmp_path: Path, path: 
 
 
 def test_page_finds_every_embedding_style(live: LiveSite, tmp_path: Path):
+    before = dict(live.site.hits)
     summary = run_json(
         "gallery",
         "--engine",
@@ -132,3 +133,15 @@ def test_page_finds_every_embedding_style(live: LiveSite, tmp_path: Path):
     assert srcset["thumb_url"] == f"{live.url}/img/ok-5104.jpg"
     assert srcset["page_url"] == f"{live.url}/gallery.html"
     assert summary["ok"] == len(found) - summary["failed"] - summary["filtered"]
+    # Chromium loads no image while reading the page: the downloader fetches each one once
+    fetched = {path: n - before.get(path, 0) for path, n in live.site.hits.items()}
+    assert all(fetched.get(f"/img/{name}") == 1 for name in expected), fetched
+    assert fetched.get("/img/ok-5204.jpg", 0) == fetched.get("/img/ok-5104.jpg", 0) == 0
+
+
+def test_chromium_gives_up_its_sandbox_only_as_root():
+    import os
+
+    from collector.browser import LAUNCH_ARGS
+
+    assert ("--no-sandbox" in LAUNCH_ARGS) == (os.geteuid() == 0)

@@ -137,3 +137,21 @@ def test_a_label_that_is_not_a_folder_name_never_becomes_a_path(reviewed, fiftyo
     assert not (data.parent / "outside").exists() and not (data.parent.parent / "escape").exists()
     exported = [p for p in (data / "curated").rglob("*") if p.is_file()]
     assert all(p.resolve().is_relative_to((data / "curated").resolve()) for p in exported)
+
+
+def test_a_copied_workspace_gets_its_own_dataset_and_a_moved_one_keeps_its_own(
+    reviewed, fiftyone_env, tmp_path
+):
+    import shutil
+
+    _, data, report, dataset = reviewed
+    copy = tmp_path / "copy"
+    shutil.copytree(data, copy)
+    copied = curate_json("review", "--no-app", data=copy, env=fiftyone_env)
+    assert copied["dataset"] != report["dataset"] and copied["samples"] == report["samples"]
+    dataset.reload()
+    assert len(dataset) == report["samples"]  # the original is not doubled
+    moved = tmp_path / "moved"
+    copy.rename(moved)
+    again = curate_json("review", "--no-app", data=moved, env=fiftyone_env)
+    assert again["dataset"] == copied["dataset"] and again["added"] == 0

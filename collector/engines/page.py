@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext, Page, Route
 
 from collector.engines.base import Candidate, Engine
 from collector.errors import EngineError
@@ -75,6 +75,13 @@ async def scroll_to_end(page: Page, max_steps: int = 60) -> None:
                 return
 
 
+async def _skip_media(route: Route) -> None:
+    if route.request.resource_type in ("image", "media"):
+        await route.abort()
+    else:
+        await route.continue_()
+
+
 class WebPage(Engine):
     name = "page"
     default_endpoint = ""
@@ -83,6 +90,9 @@ class WebPage(Engine):
         target = self.endpoint or query
         if not target.startswith(("http://", "https://")):
             raise EngineError("page: give the page to read with --endpoint URL (or as the query)")
+        # discovery reads attributes and computed styles: the browser need not load a single
+        # image (the downloader fetches each one once, politely, robots.txt first)
+        await context.route("**/*", _skip_media)
         page = await self.open(context, target)
         await scroll_to_end(page)
         seen: set[str] = set()
