@@ -280,11 +280,11 @@ def test_review_on_a_face_run_predicts_each_face_and_ranks_faces(face_run, works
     assert confidences == sorted(confidences, reverse=True)
 
 
-def test_face_crops_fine_tune_from_the_prior_by_default_and_leave_disputed_labels_out(crops, tmp_path):
+def test_face_crops_fine_tune_from_the_prior_by_default_and_can_leave_disputed_labels_out(crops, tmp_path):
     from trainer.run import PRIOR_DIR
 
     _, out, _, _ = crops
-    summary = run_json("train", str(out), "--out", str(tmp_path / "tuned"), "--epochs", "2")
+    run_json("train", str(out), "--out", str(tmp_path / "tuned"), "--epochs", "1")
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["init"]["run"] == str(PRIOR_DIR) and config["init"]["layers_copied"] > 0
     assert (config["image_size"], config["color_mode"], config["shape_from"]["image_size"]) == (
@@ -292,14 +292,16 @@ def test_face_crops_fine_tune_from_the_prior_by_default_and_leave_disputed_label
         "grayscale",
         "prior",
     )
+    assert config["label_cleaning"] == {"evidence": None, "on": False, "left_out": 0, "out_of_fold": None}
+    summary = run_json("train", str(out), "--out", str(tmp_path / "clean"), "--epochs", "1", "--clean-labels")
+    config = json.loads((tmp_path / "clean" / "config.json").read_text())
     assert config["label_cleaning"]["evidence"] == "prior" and config["label_cleaning"]["on"] is True
-    with (tmp_path / "tuned" / "split.csv").open(newline="") as handle:
+    with (tmp_path / "clean" / "split.csv").open(newline="") as handle:
         roles = [r["split"] for r in csv.DictReader(handle)]
     assert roles.count("label_issue") == summary["label_issues"] == config["label_cleaning"]["left_out"]
     run_json("train", str(out), "--out", str(tmp_path / "scratch"), "--epochs", "1", "--init", "none")
     scratch = json.loads((tmp_path / "scratch" / "config.json").read_text())
     assert scratch["init"] is None and scratch["shape_from"]["image_size"] == "data"
-    assert scratch["label_cleaning"] == {"evidence": None, "on": False, "left_out": 0, "out_of_fold": None}
 
 
 def test_review_with_the_prior_by_name_ranks_by_label_issue(workspace, fiftyone_env, fo):

@@ -343,10 +343,8 @@ def test_bmp_variants_tensorflow_cannot_read_are_skipped_not_fatal(tmp_path):
     Image.new("RGB", (48, 48), (200, 120, 90)).save(data / "sad" / "plain.bmp")  # 24-bit: TF reads it
     summary = run_json("train", str(data), "--out", str(tmp_path / "r"), "--arch", "seed", "--epochs", "1",
                        "--image-size", "32")  # fmt: skip
-    assert summary["skipped"] == {
-        "BMP (1) not readable by TensorFlow": 1,
-        "BMP (P) not readable by TensorFlow": 1,
-    }
+    assert sum(summary["skipped"].values()) == 2  # the 24-bit one was read
+    assert all(r.startswith("BMP (") and r.endswith("not readable by TensorFlow") for r in summary["skipped"])
     results = run_json(
         "predict", str(tmp_path / "r"), str(data / "happy" / "one-bit.bmp"), str(data / "sad" / "plain.bmp")
     )

@@ -66,12 +66,11 @@ def train(
         help="Also train K models on K group-aware folds of training+validation: out-of-fold "
         "probabilities for every image (out_of_fold.csv), the evidence for label review (0: off).",
     ),
-    clean_labels: bool | None = typer.Option(
-        None,
+    clean_labels: bool = typer.Option(
+        False,
         "--clean-labels/--keep-labels",
         help="Leave out of training the images whose labels models that never saw them dispute "
-        "(out-of-fold or prior evidence; cleanlab); listed in split.csv as label_issue "
-        "(default: on for face crops).",
+        "(out-of-fold, or the prior's on face crops; cleanlab); listed in split.csv as label_issue.",
     ),
     test_dir: Path | None = typer.Option(None, "--test-dir", help="An external labelled test set."),
     mixed_precision: bool | None = typer.Option(
