@@ -10,8 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,9 +117,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@asynccontextmanager
+async def loopback_app(routes: dict[str, Callable]) -> AsyncIterator[str]:
+    """A throwaway aiohttp server on 127.0.0.1 with these GET routes; yields its base URL."""
+    from aiohttp import web
+
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    finally:
+        await runner.cleanup()
+
+
 @contextmanager
 def review_app(data: Path, env: dict[str, str], *options: str) -> Iterator[str]:
-    """`curate review --no-browser` serving the FiftyOne App on a free port; yields its URL."""
+    """`curate review --no-browser` serving the FiftyOne App on a free port; yields its URL
+    (on FIFTYONE_DEFAULT_APP_ADDRESS when `env` sets it, else 127.0.0.1)."""
+    host = env.get("FIFTYONE_DEFAULT_APP_ADDRESS", "127.0.0.1")
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-browser",
@@ -130,13 +150,13 @@ def review_app(data: Path, env: dict[str, str], *options: str) -> Iterator[str]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             break
         except OSError:
             assert proc.poll() is None, proc.stdout.read()
             time.sleep(0.5)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from collector import addresses
 from collector.downloader import Downloader, DownloadSettings, FetchRefused
-from tests.conftest import LiveSite, rows, run_collect
+from tests.conftest import LiveSite, loopback_app, rows, run_collect
 
 
 @pytest.mark.parametrize(
@@ -52,20 +52,12 @@ def test_a_redirect_to_a_non_public_address_is_refused_at_that_hop(monkeypatch):
         raise web.HTTPFound(f"http://127.0.0.2:{request.url.port}/metadata.jpg")
 
     async def fetch() -> str:
-        app = web.Application()
-        app.router.add_get("/a.jpg", hop)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        settings = DownloadSettings(retries=0, respect_robots=False)
         try:
-            async with Downloader(DownloadSettings(retries=0, respect_robots=False)) as downloader:
-                await downloader.fetch(f"http://127.0.0.1:{port}/a.jpg")
+            async with loopback_app({"/a.jpg": hop}) as base, Downloader(settings) as downloader:
+                await downloader.fetch(f"{base}/a.jpg")
         except FetchRefused as exc:
             return exc.reason
-        finally:
-            await runner.cleanup()
         return "fetched"
 
     assert asyncio.run(fetch()) == "loopback address refused"

@@ -10,6 +10,7 @@ import pytest
 
 from collector.downloader import retry_after_seconds
 from collector.politeness import HostLimiter, opted_out
+from tests.conftest import loopback_app
 
 UA = "happysad-collector/0.1"
 
@@ -71,19 +72,9 @@ def test_robots_txt_is_read_up_to_500_kib_only():
                             content_type="text/plain")  # fmt: skip
 
     async def check() -> bool:
-        app = web.Application()
-        app.router.add_get("/robots.txt", robots)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        try:
-            async with aiohttp.ClientSession() as session:
-                rules = await RobotsCache(session).rules(f"http://127.0.0.1:{port}/a.jpg")
-        finally:
-            await runner.cleanup()
-        return rules.allowed(f"http://127.0.0.1:{port}/a.jpg", "happysad")
+        async with loopback_app({"/robots.txt": robots}) as base, aiohttp.ClientSession() as session:
+            rules = await RobotsCache(session).rules(f"{base}/a.jpg")
+            return rules.allowed(f"{base}/a.jpg", "happysad")
 
     assert len(body) > 8 * ROBOTS_MAX_BYTES
     assert asyncio.run(check()) is True
@@ -106,24 +97,15 @@ def test_a_trickling_host_cannot_hold_a_download_past_its_deadline():
         return response
 
     async def fetch() -> tuple[str, float]:
-        app = web.Application()
-        app.router.add_get("/slow.jpg", trickle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
         settings = DownloadSettings(
             read_timeout=1.0, total_timeout=1.5, retries=0, respect_robots=False, allow_private=True
         )
         started = time.monotonic()
         try:
-            async with Downloader(settings) as downloader:
-                await downloader.fetch(f"http://127.0.0.1:{port}/slow.jpg")
+            async with loopback_app({"/slow.jpg": trickle}) as base, Downloader(settings) as downloader:
+                await downloader.fetch(f"{base}/slow.jpg")
         except FetchFailed as exc:
             return exc.reason, time.monotonic() - started
-        finally:
-            await runner.cleanup()
         return "fetched", time.monotonic() - started
 
     reason, seconds = asyncio.run(fetch())

@@ -78,34 +78,12 @@ def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
 
 def test_the_app_listens_where_fiftyone_default_app_address_says(tmp_path, fiftyone_env):
     """127.0.0.2 is loopback too: the App moves there and leaves 127.0.0.1."""
-    import signal
     import socket
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import _free_port
+    from urllib.parse import urlsplit
 
     make_tree(tmp_path / "tree")
     curate_json("import", str(tmp_path / "tree"), data=tmp_path / "ws")
-    port = _free_port()
-    env = {**os.environ, **fiftyone_env, "FIFTYONE_DEFAULT_APP_ADDRESS": "127.0.0.2"}
-    proc = subprocess.Popen([sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-browser",
-                             "--port", str(port), "--data", str(tmp_path / "ws")], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.2", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None
-                time.sleep(0.5)
-        else:
-            raise AssertionError("the App never listened on 127.0.0.2")
+    with review_app(tmp_path / "ws", {**fiftyone_env, "FIFTYONE_DEFAULT_APP_ADDRESS": "127.0.0.2"}) as url:
+        socket.create_connection(("127.0.0.2", urlsplit(url).port), timeout=5).close()
         with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+            socket.create_connection(("127.0.0.1", urlsplit(url).port), timeout=1).close()
