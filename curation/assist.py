@@ -163,7 +163,7 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
     ids, paths, digests, truths = dataset.values(["id", "filepath", "sha256", "ground_truth.label"])
     on_faces = bool(run.config.get("faces"))
     results = _on_faces(run, dataset, paths) if on_faces else predict(run, paths)
-    second = on_faces and run.path != prior.path and prior.labels == run.labels
+    second = on_faces and not run.is_prior and prior.labels == run.labels
     prior_results = _on_faces(prior, dataset, paths) if second else [None] * len(ids)
     in_run, oof = run_splits(run), out_of_fold(run)
     values: dict[str, dict] = defaultdict(dict)

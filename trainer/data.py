@@ -31,6 +31,10 @@ GRAYSCALE_SHARE = 0.9  # a tree at least this grayscale trains in grayscale
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
+def channels_of(color_mode: str) -> int:
+    return 1 if color_mode == "grayscale" else 3
+
+
 class DataError(ValueError):
     """The data folder cannot be used (missing, no labels, one label only)."""
 

@@ -72,7 +72,7 @@ class Shape:
 
     @property
     def channels(self) -> int:
-        return 1 if self.color_mode == "grayscale" else 3
+        return data.channels_of(self.color_mode)
 
 
 @dataclass
@@ -157,7 +157,7 @@ def _shape(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> Shap
         if asked:
             return asked, "asked"
         if source:
-            return base[key], "prior" if source.path == PRIOR_DIR else "init"
+            return base[key], "prior" if source.is_prior else "init"
         if arch == "seed":
             return seed_default, "seed notebook"
         return getattr(measured, key), "data"
@@ -347,7 +347,7 @@ def _evidence_kind(cfg: TrainConfig, shape: Shape, labels: list[str]) -> str | N
     """What can judge the labels without having trained on them, if anything."""
     if cfg.cross_fit >= 2:
         return "out_of_fold"
-    prior = shape.source is not None and shape.source.path == PRIOR_DIR and shape.source.labels == labels
+    prior = shape.source is not None and shape.source.is_prior and shape.source.labels == labels
     return "prior" if prior else None
 
 
