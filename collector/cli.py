@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 
 import typer
@@ -14,21 +13,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from collector.downloader import DEFAULT_USER_AGENT, DownloadSettings
+from collector.engines import ENGINES
 from collector.errors import CollectError
-from collector.job import candidate_list, check_label, collect
+from collector.job import candidate_list, collect
 from collector.pipeline import Job, Summary
-from common.cli import DataOpt, JsonOpt, err, fail
+from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors
 from common.images import MAX_BYTES
-from common.labels import slugify
+from common.labels import check_label, slugify
 from common.workspace import resolve_data_dir
 
-EngineName = Enum("EngineName", {name: name for name in ("bing", "duckduckgo", "google", "page")})
+EngineName = choices("EngineName", ENGINES)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    return fail("collect", message, code)
 
 
 def _table(summary: Summary) -> Table:
@@ -44,6 +40,7 @@ def _table(summary: Summary) -> Table:
 
 
 @app.command(help="Search for QUERY, download the images, record every candidate's fate.")
+@one_line_errors("collect", on_interrupt="interrupted; run the same command again to resume")
 def main_command(
     query: str = typer.Argument(..., help="What to search for, e.g. 'happy people'."),
     label: str | None = typer.Option(None, "--label", "-l", help="Class label (default: slug of QUERY)."),
@@ -85,10 +82,7 @@ def main_command(
     ),
 ) -> None:
     chosen_label = label if label is not None else slugify(query)
-    try:
-        check_label(chosen_label)
-    except CollectError as exc:
-        raise _fail(str(exc), 2) from None
+    check_label(chosen_label)
     job = Job(query, chosen_label, engine.value, limit, min_size, min_size, retry_failed)
     settings = DownloadSettings(
         concurrency=concurrency,
@@ -103,34 +97,26 @@ def main_command(
         respect_robots=not ignore_robots,
         allow_private=allow_private,
     )
-    try:
-        data_dir = resolve_data_dir(data)
-        if urls_only is not None:
-            count = asyncio.run(candidate_list(job, urls_only, endpoint, browser_path))
-            result = {
-                "query": query,
-                "label": chosen_label,
-                "engine": engine.value,
-                "candidates": count,
-                "path": str(urls_only),
-            }
-            print(json.dumps(result) if json_out else f"wrote {count} candidates to {urls_only}")
-            return
-        summary = _run(
-            job, data_dir, settings, endpoint, browser_path, show_progress=not json_out and err.is_terminal
-        )
-    except CollectError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted; run the same command again to resume", 130) from None
-    except OSError as exc:
-        raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+    if urls_only is not None:
+        count = asyncio.run(candidate_list(job, urls_only, endpoint, browser_path))
+        result = {
+            "query": query,
+            "label": chosen_label,
+            "engine": engine.value,
+            "candidates": count,
+            "path": str(urls_only),
+        }
+        print(json.dumps(result) if json_out else f"wrote {count} candidates to {urls_only}")
+        return
+    data_dir = resolve_data_dir(data, create=True)
+    show_progress = not json_out and err.is_terminal
+    summary = _run(job, data_dir, settings, endpoint, browser_path, show_progress)
     if json_out:
         print(json.dumps(summary.as_dict()))
     else:
         Console().print(_table(summary))
     if summary.error:
-        raise _fail(summary.error)
+        raise CollectError(summary.error)
 
 
 def _run(

@@ -1,7 +1,9 @@
-"""Typed failures the CLI turns into one-line messages and exit code 1."""
+"""Why a collection job stops: one-line messages, exit code 1 (common.errors)."""
+
+from common.errors import HappysadError
 
 
-class CollectError(Exception):
+class CollectError(HappysadError):
     """A collection job cannot go on; the message is shown to the user as is."""
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from collector.browser import browser_context
 from collector.downloader import Downloader, DownloadSettings
 from collector.engines import Candidate, get_engine
@@ -15,14 +12,8 @@ from collector.errors import CollectError
 from collector.manifest import Manifest
 from collector.pipeline import Job, Pipeline, Summary
 from collector.store import RawStore
-from common.labels import RULE, is_label
-from common.workspace import WorkspaceBusy, exclusive
-
-
-def check_label(label: str) -> str:
-    if not is_label(label):
-        raise CollectError(f"label {label!r} must be {RULE}")
-    return label
+from common.labels import check_label
+from common.workspace import exclusive
 
 
 async def collect(
@@ -35,7 +26,7 @@ async def collect(
 ) -> Summary:
     """Search with the job's engine in headless Chromium and download what it finds."""
     engine = get_engine(job.engine, endpoint)
-    async with browser_context(browser_path) as context:
+    async with browser_context(browser_path, engine.loads_images) as context:
         return await download(job, data_dir, settings, engine.search(context, job.query), on_update)
 
 
@@ -48,14 +39,11 @@ async def download(
 ) -> Summary:
     """Run the downloader and writer over any reader of candidates (an engine, a URL list)."""
     check_label(job.label)
-    try:
-        # one collect per workspace: a second run's start-up clean-up of .tmp/ would break this one
-        with exclusive(data_dir, "collect"), Manifest(data_dir) as manifest:
-            async with Downloader(settings) as downloader:
-                pipeline = Pipeline(job, manifest, RawStore(data_dir), downloader, on_update)
-                return await pipeline.run(candidates)
-    except WorkspaceBusy as exc:
-        raise CollectError(str(exc)) from None
+    # one collect per workspace: a second run's start-up clean-up of .tmp/ would break this one
+    with exclusive(data_dir, "collect"), Manifest(data_dir) as manifest:
+        async with Downloader(settings) as downloader:
+            pipeline = Pipeline(job, manifest, RawStore(data_dir), downloader, on_update)
+            return await pipeline.run(candidates)
 
 
 async def candidate_list(
@@ -66,11 +54,14 @@ async def candidate_list(
     Columns: url, caption (img2dataset's `--url_col`/`--caption_col` defaults), then
     label, page_url, thumb_url, query, engine, rank for `--save_additional_columns`.
     """
+    import pyarrow as pa  # here: a tenth of a second of start-up that only this job needs
+    import pyarrow.parquet as pq
+
     check_label(job.label)
     engine = get_engine(job.engine, endpoint)
     rows: list[dict[str, object]] = []
     seen: set[str] = set()
-    async with browser_context(browser_path) as context:
+    async with browser_context(browser_path, engine.loads_images) as context:
         results = engine.search(context, job.query)
         async for candidate in results:
             if candidate.url in seen:

@@ -17,9 +17,7 @@ from pathlib import Path
 
 from collector.engines.base import Candidate
 from common import sqlite
-
-FILENAME = "collection.sqlite"
-FINAL = ("ok", "duplicate", "filtered", "failed")
+from common.workspace import COLLECTION
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (
@@ -90,7 +88,7 @@ class Manifest:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / FILENAME
+        self.path = data_dir / COLLECTION
         self.db = sqlite.connect(self.path)
         self.db.executescript(SCHEMA)
 
@@ -209,11 +207,20 @@ class Manifest:
     def mark_ok(self, row_id: int) -> None:
         self._set(row_id, status="ok")
 
-    def counts(self, label: str | None = None) -> dict[str, int]:
-        where, args = ("WHERE label=?", (label,)) if label else ("", ())
-        return {
-            r["status"]: r["n"]
-            for r in self.db.execute(
-                f"SELECT status, COUNT(*) AS n FROM candidates {where} GROUP BY status", args
-            )
-        }
+
+def stored_images(data_dir: Path) -> list[sqlite3.Row]:
+    """The images `collect` stored (status ok), oldest first, read-only: what curation takes in.
+
+    Fields: path, label, sha256, url, page_url, query, engine, bytes.
+    """
+    source = data_dir / COLLECTION
+    if not source.exists():
+        return []
+    db = sqlite.connect(source, read_only=True)
+    try:
+        return db.execute(
+            "SELECT path, label, sha256, url, page_url, query, engine, bytes FROM candidates"
+            " WHERE status='ok' ORDER BY id"
+        ).fetchall()
+    finally:
+        db.close()

@@ -25,6 +25,7 @@ from collector.engines.base import Candidate
 from collector.errors import CollectError
 from collector.manifest import Manifest, Row, Stored
 from collector.store import RawStore
+from common.errors import first_line
 from common.images import ImageInfo, ImageRejected, inspect_image
 
 
@@ -157,8 +158,7 @@ class Pipeline:
         except sqlite3.Error as exc:
             summary.error = self._disk_message(exc)
         except PlaywrightError as exc:
-            first = (str(exc).strip().splitlines() or ["unknown error"])[0]
-            summary.error = f"{job.engine}: the browser failed ({first})"
+            summary.error = f"{job.engine}: the browser failed ({first_line(exc)})"
         for _ in range(workers):  # not in `finally`: a cancelled producer must not block here
             await queue.put(None)
 

@@ -123,6 +123,15 @@ def orientation(img: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+# EXIF orientation → (quarter turns counter-clockwise, then a left-right mirror) that make the
+# picture upright, as ImageOps.exif_transpose does: for decoders that ignore EXIF (TensorFlow).
+# Checked against exif_transpose for all eight values in tests/test_images.py.
+UPRIGHT_TURNS: dict[int, tuple[int, bool]] = {
+    1: (0, False), 2: (0, True), 3: (2, False), 4: (2, True),
+    5: (3, True), 6: (3, False), 7: (1, True), 8: (1, False),
+}  # fmt: skip
+
+
 def upright(img: Image.Image) -> Image.Image:
     """The picture as people and the App see it: EXIF orientation applied when it is valid."""
     return img if orientation(img) == 1 else ImageOps.exif_transpose(img)

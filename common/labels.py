@@ -7,12 +7,21 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from common.errors import UsageError
+
 LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RULE = "lower-case letters, digits, '-' or '_' (it names a folder)"
 
 
 def is_label(value: object) -> bool:
     return isinstance(value, str) and LABEL.match(value) is not None
+
+
+def check_label(label: str) -> str:
+    """The label itself, or UsageError (exit 2) saying the rule."""
+    if not is_label(label):
+        raise UsageError(f"label {label!r} must be {RULE}")
+    return label
 
 
 def slugify(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Where the workspace lives: `--data DIR`, else `$HAPPYSAD_DATA`, else `./data`."""
+"""The workspace: where it lives (`--data DIR`, else `$HAPPYSAD_DATA`, else `./data`), the
+names of what is in it, its id and its lock."""
 
 from __future__ import annotations
 
@@ -9,15 +10,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from common.errors import WorkspaceError
+
 ENV_VAR = "HAPPYSAD_DATA"
 DEFAULT = "data"
 
+# What a workspace holds, by name (each written by one stage, read by the later ones).
+COLLECTION = "collection.sqlite"  # collect's manifest: every candidate URL and its fate
+CURATION = "curation.sqlite"  # curate's catalogue: scans, hashes, groups, faces
+RAW = "raw"  # raw/<label>/<sha256[:2]>/<sha256><ext>: the images, never modified
+CURATED = "curated"  # curate export: <label>/<images> + manifest.csv, the trainer's input
+CURATED_FACES = "curated-faces"  # curate export --faces
+EXPORT_MANIFEST = "manifest.csv"  # in an export: one row per file, its group and provenance
+DATASET_KEY = "fiftyone_dataset"  # catalogue meta key: the FiftyOne dataset's name
 
-def resolve_data_dir(option: Path | None = None) -> Path:
-    """Return the absolute workspace directory, creating it so every stage can rely on it."""
+
+def resolve_data_dir(option: Path | None = None, create: bool = False) -> Path:
+    """The absolute workspace directory; WorkspaceError (one line) when it cannot be used.
+
+    Only the commands that bring images in (`collect`, `curate import`) create it: a typo in
+    `--data` on any other command says the workspace does not exist instead of starting one.
+    """
     chosen = option if option is not None else Path(os.environ.get(ENV_VAR) or DEFAULT)
     path = chosen.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise WorkspaceError(f"workspace {path} is a file, not a folder")
+    if not path.exists():
+        if not create:
+            raise WorkspaceError(
+                f"no workspace at {path}: run `collect` or `curate import` first, or name one with --data"
+            )
+        path.mkdir(parents=True)
+    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        raise WorkspaceError(f"workspace {path} is not readable and writable by this user")
     return path
 
 
@@ -45,7 +70,7 @@ def workspace_id(data_dir: Path) -> str:
     return ident
 
 
-class WorkspaceBusy(RuntimeError):
+class WorkspaceBusy(WorkspaceError):
     """Another process holds the workspace's lock for the same job."""
 
 
@@ -56,6 +81,7 @@ def exclusive(data_dir: Path, job: str) -> Iterator[None]:
     An advisory lock (flock): the kernel drops it when its holder dies, even by kill -9, so a
     crashed run never leaves the workspace locked.
     """
+    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / f".{job}.lock"
     with path.open("a+") as handle:
         try:

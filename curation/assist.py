@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from common.workspace import EXPORT_MANIFEST
 from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
-from curation.export import MANIFEST
 from curation.review import FACES
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ def _pictures(run: Run) -> dict[str, str]:
     face crop stands for the picture it was cut from (export --faces records its sha256).
     """
     root = Path(run.config.get("data_dir") or ".")
-    cut_from = {str((root / r["path"]).resolve()): r.get("image_sha256") for r in _rows(root / MANIFEST)}
+    rows = _rows(root / EXPORT_MANIFEST)
+    cut_from = {str((root / r["path"]).resolve()): r.get("image_sha256") for r in rows}
     return {
         row["path"]: digest
         for row in _rows(run.path / "split.csv")

@@ -13,15 +13,14 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from collector.manifest import stored_images
 from common import sqlite
+from common.workspace import CURATION
 from curation.grouping import Group, Member
 from curation.hashing import COLUMNS
 from curation.scan import ScanResult
 from faces.batch import Found
 from faces.detectors import Face
-
-FILENAME = "curation.sqlite"
-COLLECTION = "collection.sqlite"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS images (
@@ -77,7 +76,7 @@ class Catalog:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite.connect(data_dir / FILENAME)
+        self.db = sqlite.connect(data_dir / CURATION)
         self.db.executescript(SCHEMA)
 
     def __enter__(self) -> Catalog:
@@ -107,18 +106,7 @@ class Catalog:
 
     def sync_collection(self) -> int:
         """Pick up images `collect` stored (manifest rows with status ok); returns how many are new."""
-        source = self.data_dir / COLLECTION
-        if not source.exists():
-            return 0
-        db = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            rows = db.execute(
-                "SELECT path, label, sha256, url, page_url, query, engine, bytes FROM candidates"
-                " WHERE status='ok' ORDER BY id"
-            ).fetchall()
-        finally:
-            db.close()
+        rows = stored_images(self.data_dir)
         added = 0
         with self.transaction():
             for r in rows:

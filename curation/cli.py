@@ -14,35 +14,21 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from common.cli import DataOpt, JsonOpt, err, fail, out
-from common.workspace import resolve_data_dir
+from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
+from common.workspace import CURATED, CURATED_FACES, DATASET_KEY, resolve_data_dir
 from curation import assist, database, decisions, face_scan, grouping
 from curation import dedupe as dedupe_lib
 from curation import export as export_lib
 from curation import review as review_lib
 from curation.catalog import Catalog
-from curation.errors import CurationError
 from curation.importer import import_tree
 from faces import crops, detectors
-from faces.detectors import DetectorUnavailable
 from trainer.run import quiet_tensorflow
 
 T = TypeVar("T")
 
+Detector = choices("Detector", detectors.DETECTORS)
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate the workspace's images.")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    return fail("curate", message, code)
-
-
-def _run(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except (CurationError, DetectorUnavailable) as exc:
-        raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
 
 
 def _table(title: str, rows: list[tuple[str, object]]) -> Table:
@@ -81,15 +67,13 @@ def _suspects(report: assist.AssistReport) -> Table:
 def _with_progress(name: str, quiet: bool, job: Callable[..., T]) -> T:
     """Run job(on_start=, on_progress=) under a progress bar on stderr (none for --json or pipes)."""
     if quiet or not err.is_terminal:
-        return _run(job)
+        return job()
     columns = (TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as progress:
         task = progress.add_task(name, total=0)
-        return _run(
-            lambda: job(
-                on_start=lambda n: progress.update(task, total=n),
-                on_progress=lambda n: progress.advance(task, n),
-            )
+        return job(
+            on_start=lambda n: progress.update(task, total=n),
+            on_progress=lambda n: progress.advance(task, n),
         )
 
 
@@ -101,19 +85,20 @@ def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncRep
     """Scan what is new, regroup, and mirror the workspace into the FiftyOne dataset."""
     _scan(catalog, None, quiet)
     threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
-    _run(lambda: dedupe_lib.dedupe(catalog, threshold))
-    fo = _run(database.fiftyone)
-    return fo, _run(lambda: review_lib.sync(fo, catalog))
+    dedupe_lib.dedupe(catalog, threshold)
+    fo = database.fiftyone()
+    return fo, review_lib.sync(fo, catalog)
 
 
 @app.command("import", help="Copy a folder tree (label = sub-folder name) into the workspace.")
+@one_line_errors("curate")
 def import_(
     source: Path = typer.Argument(..., help="Folder with one sub-folder per label."),
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    with Catalog(resolve_data_dir(data)) as catalog:
-        report = _run(lambda: import_tree(source, catalog))
+    with Catalog(resolve_data_dir(data, create=True)) as catalog:
+        report = import_tree(source, catalog)
     rows = [(f"added {label}", n) for label, n in sorted(report.per_label.items())]
     rows += [
         ("already in the workspace", report.known),
@@ -124,6 +109,7 @@ def import_(
 
 
 @app.command(help="Decode every new image fully; flag corrupt, non-image, small, animated files and bombs.")
+@one_line_errors("curate")
 def scan(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
@@ -143,6 +129,7 @@ def scan(
 
 
 @app.command(help="Group exact and near duplicates (perceptual hashes); flag cross-label conflicts.")
+@one_line_errors("curate")
 def dedupe(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
@@ -155,7 +142,7 @@ def dedupe(
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         _scan(catalog, min_size, as_json)
-        report = _run(lambda: dedupe_lib.dedupe(catalog, threshold))
+        report = dedupe_lib.dedupe(catalog, threshold)
     rows = [("images compared", report.images), ("exact-duplicate groups", report.exact_groups),
             ("near-duplicate groups", report.near_groups), ("label conflicts", len(report.conflicts)),
             ("duplicates that export drops", report.to_drop)]  # fmt: skip
@@ -163,6 +150,7 @@ def dedupe(
 
 
 @app.command(help="Build or update the FiftyOne dataset and open the App for label review.")
+@one_line_errors("curate")
 def review(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
@@ -185,7 +173,7 @@ def review(
     payload = asdict(report)
     if predictions is not None:
         quiet_tensorflow()
-        assisted = _run(lambda: assist.attach(fo, report.dataset, predictions, top))
+        assisted = assist.attach(fo, report.dataset, predictions, top)
         payload["predictions"] = asdict(assisted)
         rows += [("predicted", assisted.predicted), ("unreadable for the model", assisted.unreadable)]
         rows += [(f"  in the run's {name} split", n) for name, n in sorted(assisted.splits.items())]
@@ -206,23 +194,20 @@ def review(
 
 
 @app.command(help="Find faces in every kept image (FiftyOne detections); tag images without one no_face.")
+@one_line_errors("curate")
 def faces(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
-    detector: str = typer.Option(
-        detectors.DEFAULT, "--detector", help=f"One of: {', '.join(detectors.DETECTORS)}."
-    ),
+    detector: Detector = typer.Option(detectors.DEFAULT, "--detector", help="Face detector."),
     min_detect: int = typer.Option(
         20, "--min-detect", min=12, help="Smallest face to look for, in pixels of the searched copy."
     ),
     workers: int = typer.Option(2, "--workers", min=1, help="Images searched at once."),
 ) -> None:
-    if detector not in detectors.DETECTORS:
-        raise _fail(f"unknown --detector {detector!r} (choose from {', '.join(detectors.DETECTORS)})", 2)
     quiet_tensorflow()
     with Catalog(resolve_data_dir(data)) as catalog:
         _scan(catalog, None, as_json)
-        finder = detectors.get(detector, min_detect)
+        finder = detectors.get(detector.value, min_detect)
         report = _with_progress(
             "faces", as_json, lambda **bar: face_scan.find_faces(catalog, finder, workers, **bar)
         )
@@ -236,6 +221,7 @@ def faces(
 
 
 @app.command(help="Write curated class folders and manifest.csv for the trainer.")
+@one_line_errors("curate")
 def export(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
@@ -252,13 +238,13 @@ def export(
 ) -> None:
     data_dir = resolve_data_dir(data)
     with Catalog(data_dir) as catalog:
-        name = catalog.get_meta(review_lib.META_KEY)
-        reviewed = decisions.read(_run(database.fiftyone), name, data_dir) if name else {}
+        name = catalog.get_meta(DATASET_KEY)
+        reviewed = decisions.read(database.fiftyone(), name, data_dir) if name else {}
         if faces:
-            target = out_dir or data_dir / "curated-faces"
-            report = _run(lambda: export_lib.export_faces(catalog, target, reviewed, margin, min_face))
+            target = out_dir or data_dir / CURATED_FACES
+            report = export_lib.export_faces(catalog, target, reviewed, margin, min_face)
         else:
-            report = _run(lambda: export_lib.export(catalog, out_dir or data_dir / "curated", reviewed))
+            report = export_lib.export(catalog, out_dir or data_dir / CURATED, reviewed)
     rows = [(f"exported {label}", n) for label, n in sorted(report.per_label.items())]
     rows += [(f"left out: {why}", n) for why, n in report.left_out.most_common()]
     rows.append(("stale files removed", report.removed))
@@ -267,6 +253,7 @@ def export(
 
 
 @app.command(help="Counts per label and flag, duplicate groups, conflicts, pending review.")
+@one_line_errors("curate")
 def status(data: Path | None = DataOpt, as_json: bool = JsonOpt) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         catalog.sync_collection()

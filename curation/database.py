@@ -11,6 +11,7 @@ import os
 import sys
 from types import ModuleType
 
+from common.errors import first_line
 from curation.errors import DatabaseUnavailable
 
 FIX = (
@@ -29,7 +30,7 @@ def fiftyone() -> ModuleType:
 
         fo.list_datasets()  # starts or reaches the database now, not halfway through a job
     except Exception as exc:  # FiftyOne raises many types here, none of them expected
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        detail = first_line(exc, type(exc).__name__)[:200]
         uri = os.environ.get("FIFTYONE_DATABASE_URI")
         fix = (
             f"check that the MongoDB at FIFTYONE_DATABASE_URI ({uri}) is running and reachable"

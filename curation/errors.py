@@ -1,7 +1,9 @@
-"""Typed failures the `curate` CLI turns into one-line messages and exit code 1."""
+"""Why a curation step stops: one-line messages, exit code 1 (common.errors)."""
+
+from common.errors import HappysadError
 
 
-class CurationError(Exception):
+class CurationError(HappysadError):
     """A curation step cannot go on; the message is shown to the user as is."""
 
 

@@ -7,9 +7,12 @@ so `predict --faces` cuts new pictures the same way.
 
 Exported: one keeper per duplicate group, nothing flagged by scan, nothing rejected in
 review, nothing from a group whose labels still conflict. Files are hard links into
-raw/ where the filesystem allows (no extra space), copies otherwise. Idempotent: files
-an earlier export wrote and this one does not want are removed (only those; raw/ is
-never touched).
+raw/ where the filesystem allows (no extra space), copies otherwise.
+
+Each export is built whole in a fresh folder and swapped in for the earlier one
+(common.files.fresh_folder): a reader, or a run killed at any moment, sees the old export
+or the new one, never a mix (a relabelled picture in two class folders). So the folder
+must be an earlier export, or new, or empty; raw/ is never touched.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.files import fresh_folder, recover_folder
 from common.images import ImageRejected
 from common.labels import is_label
+from common.workspace import EXPORT_MANIFEST
 from curation import decisions
 from curation.catalog import Catalog
 from curation.decisions import Decision
@@ -34,7 +39,6 @@ from curation.grouping import rank_key
 from faces import crops
 from faces.images import open_upright
 
-MANIFEST = "manifest.csv"
 COLUMNS = ("path", "label", "sha256", "group_id", "source_url", "origin")
 FACE_COLUMNS = (*COLUMNS, "image", "image_sha256", "box")  # the picture a crop was cut from, the face in it
 
@@ -49,15 +53,23 @@ class ExportReport:
 
 
 def _link(src: Path, target: Path) -> None:
-    if target.exists():
-        if os.path.samefile(src, target) or target.stat().st_size == src.stat().st_size:
-            return
-        target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, target)
     except OSError:
         shutil.copyfile(src, target)
+
+
+def _previous(out: Path) -> set[str]:
+    """The files the export in `out` holds; refuse a folder that is not an export (it is replaced)."""
+    recover_folder(out)
+    manifest = out / EXPORT_MANIFEST
+    if manifest.exists():
+        with manifest.open(newline="") as handle:
+            return {r["path"] for r in csv.DictReader(handle)}
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise CurationError(f"{out} is not an earlier export (no {EXPORT_MANIFEST}); choose a new --out")
+    return set()
 
 
 def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str, str]], Counter[str]]:
@@ -96,32 +108,21 @@ def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str
     return chosen, left_out
 
 
-def _publish(out: Path, chosen: list[dict], columns: tuple[str, ...]) -> int:
-    """Once the chosen files are in place: remove what an earlier export wrote and this one does
-    not want, then write the manifest (atomically). Returns how many stale files went."""
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = out / MANIFEST
-    previous: set[str] = set()
-    if manifest.exists():
-        with manifest.open(newline="") as handle:
-            previous = {r["path"] for r in csv.DictReader(handle)}
-    stale = previous - {c["path"] for c in chosen}
-    for path in stale:
-        (out / path).unlink(missing_ok=True)
-    staging = out / f".{MANIFEST}.part"
-    with staging.open("w", newline="") as handle:
+def _write_manifest(folder: Path, chosen: list[dict], columns: tuple[str, ...]) -> None:
+    with (folder / EXPORT_MANIFEST).open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(sorted(chosen, key=lambda c: c["path"]))
-    os.replace(staging, manifest)
-    return len(stale)
 
 
 def export(catalog: Catalog, out: Path, reviewed: dict[str, Decision]) -> ExportReport:
     chosen, left_out = plan(catalog, reviewed)
-    for item in chosen:
-        _link(catalog.data_dir / item["raw"], out / item["path"])
-    removed = _publish(out, chosen, COLUMNS)
+    previous = _previous(out)
+    with fresh_folder(out) as building:
+        for item in chosen:
+            _link(catalog.data_dir / item["raw"], building / item["path"])
+        _write_manifest(building, chosen, COLUMNS)
+    removed = len(previous - {c["path"] for c in chosen})
     return ExportReport(str(out), len(chosen), Counter(c["label"] for c in chosen), left_out, removed)
 
 
@@ -158,13 +159,6 @@ def _face_crops(catalog: Catalog, chosen: list[dict], margin: float, min_face: i
             yield {**item, "path": f"{stem}.face{k}.jpg", "sha256": digest, **source}, jpeg
 
 
-def _write_bytes(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.part")
-    staging.write_bytes(payload)
-    os.replace(staging, target)
-
-
 def export_faces(
     catalog: Catalog,
     out: Path,
@@ -174,11 +168,16 @@ def export_faces(
 ) -> ExportReport:
     """Face crops of the pictures `export` would write, as class folders with a manifest."""
     chosen, left_out = plan(catalog, reviewed)
+    previous = _previous(out)
     rows = []
-    for row, jpeg in _face_crops(catalog, chosen, margin, min_face, left_out):
-        _write_bytes(out / row["path"], jpeg)  # as they are cut, so memory stays flat
-        rows.append(row)
-    removed = _publish(out, rows, FACE_COLUMNS)
-    how = {"detector": catalog.face_setting(), "margin": margin, "min_face": min_face}
-    (out / crops.SETTINGS).write_text(json.dumps(how, indent=2))
+    with fresh_folder(out) as building:
+        for row, jpeg in _face_crops(catalog, chosen, margin, min_face, left_out):
+            target = building / row["path"]  # written as they are cut, so memory stays flat
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(jpeg)
+            rows.append(row)
+        _write_manifest(building, rows, FACE_COLUMNS)
+        how = {"detector": catalog.face_setting(), "margin": margin, "min_face": min_face}
+        (building / crops.SETTINGS).write_text(json.dumps(how, indent=2))
+    removed = len(previous - {r["path"] for r in rows})
     return ExportReport(str(out), len(rows), Counter(r["label"] for r in rows), left_out, removed)

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from common.workspace import workspace_id
+from common.workspace import DATASET_KEY, workspace_id
 from curation import decisions
 from curation.catalog import Catalog
 from faces.detectors import Face
 
-META_KEY = "fiftyone_dataset"
 FIELDS = ("origin", "source", "page_url", "query", "engine", "sha256", "group_id", "role", "flag", "reason",
           "width", "height", "format")  # fmt: skip
 VIEWS = {
@@ -112,7 +111,7 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
     _save_views(dataset)
     dataset.compute_metadata(progress=False)
     catalog.set_conflicts(conflicted)
-    catalog.set_meta(META_KEY, name)
+    catalog.set_meta(DATASET_KEY, name)
     return SyncReport(name, len(new), len(tags), len(dataset), len(conflicted))
 
 

@@ -83,10 +83,11 @@ def run_cli(
     command: str, *args: str, data: Path, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run one of the package's console commands (curate, ...) in a subprocess."""
-    module = {"curate": "curation.cli", "collect": "collector.cli"}[command]
+    module, main = {"curate": ("curation.cli", "main"), "collect": ("collector.cli", "main"),
+                    "train": ("trainer.cli", "train_main")}[command]  # fmt: skip
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-c", f"import {module} as m; m.main()", *args, "--data", str(data)],
+        [sys.executable, "-c", f"import {module} as m; m.{main}()", *args, "--data", str(data)],
         capture_output=True,
         text=True,
         timeout=timeout,

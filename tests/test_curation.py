@@ -153,6 +153,7 @@ def test_import_of_a_missing_folder_is_one_line(tmp_path):
 
 
 def test_dedupe_of_an_empty_workspace_reports_nothing(tmp_path):
+    (tmp_path / "empty").mkdir()
     report = curate_json("dedupe", data=tmp_path / "empty")
     assert report["groups"] == [] and report["images"] == 0
 
@@ -229,3 +230,84 @@ def test_import_skips_links_out_of_the_tree_and_oversized_files_and_goes_on(tmp_
         str(root / "happy" / "huge.jpg"): f"too large ({41 * 2**20} bytes > {40 * 2**20})",
     }
     assert len(list((tmp_path / "ws" / "raw").rglob("*.jpg"))) == 2
+
+
+def test_export_is_built_apart_and_a_failed_one_leaves_the_last(workspace, tmp_path):
+    """A reader sees the old export or the new one: an export that fails halfway (a raw file
+    gone) leaves curated/ as it was, none of the new pictures in it, and no half-built folder."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    _, original, _, _, _, _ = workspace
+    data = tmp_path / "ws"
+    shutil.copytree(original, data, ignore=shutil.ignore_patterns(".workspace-id"))
+    curate_json("export", data=data)
+    before = {str(p.relative_to(data)): p.read_bytes() for p in (data / "curated").rglob("*") if p.is_file()}
+    extra = tmp_path / "extra" / "sad"
+    extra.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(extra / f"new{i}.png")
+    curate_json("import", str(extra.parent), data=data)
+    curate_json("dedupe", data=data)
+    new = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in extra.iterdir())
+    victim = next((data / "raw" / "sad").glob(f"{new[-1][:16]}.*"))  # last in the plan's order
+    victim.rename(tmp_path / "aside")
+    try:
+        result = run_cli("curate", "export", data=data)
+    finally:
+        (tmp_path / "aside").rename(victim)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    after = {str(p.relative_to(data)): p.read_bytes() for p in (data / "curated").rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p.name for p in data.iterdir() if p.name.startswith(".curated")]
+    assert curate_json("export", data=data)["exported"] == len(before) - 1 + 6  # and then it goes through
+
+
+def test_export_refuses_to_replace_a_folder_that_is_not_an_export(workspace, tmp_path):
+    _, data, _, _, _, _ = workspace
+    mine = tmp_path / "my-photos"
+    mine.mkdir()
+    (mine / "holiday.jpg").write_bytes(b"precious")
+    result = run_cli("curate", "export", "--out", str(mine), data=data)
+    assert result.returncode == 1 and "not an earlier export" in result.stderr
+    assert [p.name for p in mine.iterdir()] == ["holiday.jpg"]
+
+
+def _one_line(result) -> str:
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command", [("curate", "status"), ("curate", "scan"), ("curate", "export"), ("train",)]
+)
+def test_a_data_typo_says_there_is_no_workspace_and_makes_none(tmp_path, command):
+    typo = tmp_path / "dta"
+    assert "no workspace at" in _one_line(run_cli(*command, data=typo))
+    assert not typo.exists()
+
+
+@pytest.mark.parametrize("command", [("curate", "status"), ("curate", "import", "."), ("collect", "x")])
+def test_data_naming_a_file_is_one_line(tmp_path, command):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert "is a file, not a folder" in _one_line(run_cli(*command, data=a_file))
+    assert a_file.read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", ["curation.sqlite", "collection.sqlite"])
+def test_a_damaged_workspace_database_is_one_line_naming_it(workspace, tmp_path, name):
+    import shutil
+
+    _, original, _, _, _, _ = workspace
+    data = tmp_path / "ws"
+    shutil.copytree(original, data, ignore=shutil.ignore_patterns(".workspace-id"))
+    (data / name).write_bytes(b"this is not a database, it was overwritten" * 100)
+    line = _one_line(run_cli("curate", "status", data=data))
+    assert name in line and "damaged or not a database" in line

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
+from PIL import Image, ImageOps
 
 from collector.demo import pictures
-from common.images import ImageRejected, inspect_image
+from common.images import UPRIGHT_TURNS, ImageRejected, inspect_image
 from tests.fixture_site import bomb_png, face_jpeg, gif_animation
 
 
@@ -56,3 +60,17 @@ def test_small_is_relative_to_the_workspace():
     assert data_min_size([48] * 100) == 24  # a tree of FER2013-sized face crops
     assert data_min_size([400] * 90 + [20] * 10) == MIN_SIZE  # a web scrape: icons are small
     assert data_min_size([]) == MIN_SIZE and data_min_size([1, 1, 1]) == 1
+
+
+@pytest.mark.parametrize("tag", range(1, 9))
+def test_upright_turns_match_pillows_exif_transpose(tag: int):
+    """The table TensorFlow-side decoding uses, checked against Pillow for every EXIF orientation."""
+    pixels = np.arange(12, dtype=np.uint8).reshape(3, 4)  # no symmetry: every turn differs
+    exif = Image.Exif()
+    exif[0x0112] = tag
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG", exif=exif)
+    turns, mirror = UPRIGHT_TURNS[tag]
+    ours = np.rot90(pixels, turns)
+    ours = ours[:, ::-1] if mirror else ours
+    assert np.array_equal(ours, np.asarray(ImageOps.exif_transpose(Image.open(buffer))))

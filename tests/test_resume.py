@@ -102,3 +102,32 @@ def test_rerun_skips_what_is_done_and_adds_new_images(live: LiveSite, tmp_path: 
     assert second["skipped"] + second["resumed"] >= 10
     assert {p: len(live.site.times[p]) for p in done} == before
     assert len(raw_files(tmp_path)) == 20
+
+
+def test_ctrl_c_is_one_line_and_resumable(live: LiveSite, tmp_path: Path):
+    """Ctrl-C mid-run: one line, exit 130, no asyncio noise ("Future exception was never
+    retrieved" from Playwright's driver, which the signal ends too), and what was stored stays."""
+    endpoint = f"{live.url}/images/search"
+    live.site.image_delay = 0.1
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "collector.cli", "ctrl c", "--limit", "60", "--per-host", "4",
+             "--endpoint", endpoint, "--data", str(tmp_path), "--allow-private", "--json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while _ok_count(tmp_path) < 8 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the browser's driver gets it too
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        live.site.image_delay = 0.0
+    assert proc.returncode == 130
+    assert stderr.strip().splitlines() == [
+        "collect: error: interrupted; run the same command again to resume"
+    ]
+    stored = [r for r in rows(tmp_path) if r["status"] == "ok"]
+    assert stored and all((tmp_path / r["path"]).is_file() for r in stored)

@@ -102,6 +102,7 @@ def test_rerun_after_new_images_keeps_decisions(reviewed, fiftyone_env, tmp_path
 
 def test_unreachable_database_is_one_line(tmp_path, fiftyone_env):
     env = {**fiftyone_env, "FIFTYONE_DATABASE_URI": "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=1500"}
+    (tmp_path / "ws").mkdir()
     result = run_cli("curate", "review", "--no-app", data=tmp_path / "ws", env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = result.stderr.strip()

@@ -57,6 +57,16 @@ def test_groups_come_from_curates_manifest(tmp_path: Path):
     assert all(len(s) == 1 for s in by_group.values())
 
 
+def test_an_export_is_read_from_its_manifest_not_from_what_else_the_folder_holds(tmp_path: Path):
+    make_tree(tmp_path, per_label=10, groups=True)
+    listed = {i.path for i in list_tree(tmp_path)}
+    stray = tmp_path / "happy" / "left-behind.png"  # e.g. a file a killed older tool left there
+    stray.write_bytes(next((tmp_path / "happy").glob("*.jpg")).read_bytes())
+    assert {i.path for i in list_tree(tmp_path)} == listed
+    (tmp_path / "manifest.csv").unlink()  # a plain tree: every image file in the label folders
+    assert {i.path for i in list_tree(tmp_path)} == listed | {str(stray.resolve())}
+
+
 def test_folds_keep_groups_whole_are_stratified_and_even():
     from trainer.splits import folds
 

@@ -12,13 +12,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from common.cli import DataOpt, JsonOpt, err, fail, out
-from common.workspace import resolve_data_dir
-from faces.detectors import DetectorUnavailable
+from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
+from common.errors import UsageError
+from common.workspace import CURATED, resolve_data_dir
 from trainer import faces as face_scoring
 from trainer import models
 from trainer import predict as scoring
-from trainer.data import DataError
+from trainer.data import COLOR_MODES
 from trainer.run import Run, open_run, quiet_tensorflow
 
 T = TypeVar("T")
@@ -35,15 +35,18 @@ def _metrics_table(title: str, results: dict[str, dict]) -> Table:
     return table
 
 
+Arch = choices("Arch", models.ARCHITECTURES)
+ColorMode = choices("ColorMode", COLOR_MODES)
 train_app = typer.Typer(add_completion=False)
 
 
 @train_app.command(help="Train a classifier on a labelled folder tree (default: the curated export).")
+@one_line_errors("train", on_interrupt="interrupted; the run was not saved")
 def train(
     data_dir: Path | None = typer.Argument(None, help="<label>/<images> tree (default: <data>/curated)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default: runs/<time>-<arch>)."),
-    arch: str | None = typer.Option(
-        None, "--arch", help=f"One of: {', '.join(models.ARCHITECTURES)} (default: {models.DEFAULT})."
+    arch: Arch | None = typer.Option(
+        None, "--arch", help=f"Architecture (default: {models.DEFAULT}, or the --init run's)."
     ),
     epochs: int = typer.Option(30, "--epochs", min=1, help="Most epochs (early stopping may end sooner)."),
     image_size: int | None = typer.Option(
@@ -51,7 +54,9 @@ def train(
     ),
     seed: int = typer.Option(1337, "--seed", help="Seeds the split, the weights and the shuffling."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Images per training step."),
-    color_mode: str | None = typer.Option(None, "--color-mode", help="rgb or grayscale (default: rgb)."),
+    color_mode: ColorMode | None = typer.Option(
+        None, "--color-mode", help="Channels (default: from the data, or the --init run's)."
+    ),
     init: Path | None = typer.Option(
         None,
         "--init",
@@ -81,48 +86,42 @@ def train(
     data: Path | None = DataOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    if arch not in (None, *models.ARCHITECTURES) or color_mode not in (None, "rgb", "grayscale"):
-        raise fail("train", f"unknown --arch {arch!r} or --color-mode {color_mode!r}", 2)
     if cross_fit == 1 or cross_fit < 0:
-        raise fail("train", "--cross-fit takes 0 (off) or at least 2 folds", 2)
+        raise UsageError("--cross-fit takes 0 (off) or at least 2 folds")
     quiet_tensorflow()
     from trainer.train import TrainConfig
     from trainer.train import train as run_training
 
-    source = data_dir or resolve_data_dir(data) / "curated"
-    cfg = TrainConfig(source, out_dir, arch, epochs, image_size, seed, batch_size, color_mode, test_dir,
+    source = data_dir or resolve_data_dir(data) / CURATED
+    cfg = TrainConfig(source, out_dir, arch and arch.value, epochs, image_size, seed, batch_size,
+                      color_mode and color_mode.value, test_dir,
                       mixed_precision=mixed_precision, init=init, cross_fit=cross_fit,
                       clean_labels=clean_labels)  # fmt: skip
-    try:
-        if as_json or not err.is_terminal:
-            result = run_training(cfg)
-        else:
-            logs = TextColumn("{task.fields[logs]}")
-            columns = (
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                logs,
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=err) as progress:
-                folds = progress.add_task("cross-fit fold", total=cross_fit, logs="") if cross_fit else None
-                task = progress.add_task("epoch", total=epochs, logs="")
+    if as_json or not err.is_terminal:
+        result = run_training(cfg)
+    else:
+        logs = TextColumn("{task.fields[logs]}")
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            logs,
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err) as progress:
+            folds = progress.add_task("cross-fit fold", total=cross_fit, logs="") if cross_fit else None
+            task = progress.add_task("epoch", total=epochs, logs="")
 
-                def show(epoch: int, total: int, logs: dict) -> None:
-                    text = " ".join(
-                        f"{k} {v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")
-                    )
-                    progress.update(task, completed=epoch, logs=text)
+            def show(epoch: int, total: int, logs: dict) -> None:
+                text = " ".join(
+                    f"{k} {v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")
+                )
+                progress.update(task, completed=epoch, logs=text)
 
-                def fold_done(fold: int, total: int) -> None:
-                    progress.update(folds, completed=fold)
+            def fold_done(fold: int, total: int) -> None:
+                progress.update(folds, completed=fold)
 
-                result = run_training(cfg, show, fold_done)
-    except DataError as exc:
-        raise fail("train", str(exc)) from None
-    except OSError as exc:  # an unwritable --out, a full disk
-        raise fail("train", f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+            result = run_training(cfg, show, fold_done)
     if as_json:
         print(json.dumps(asdict(result)))
         return
@@ -144,13 +143,10 @@ def train(
         out.print(f"vs previous run {c.previous} on this data folder: {moves} ({same})")
 
 
-def _with_model(command: str, run_dir: Path, job: Callable[[Run], T]) -> T:
-    """Open a run and apply `job` to it; a bad run or data folder is a one-line error."""
+def _with_model(run_dir: Path, job: Callable[[Run], T]) -> T:
+    """Open a run and apply `job` to it."""
     quiet_tensorflow()
-    try:
-        return job(open_run(run_dir))
-    except (DataError, DetectorUnavailable) as exc:
-        raise fail(command, str(exc)) from None
+    return job(open_run(run_dir))
 
 
 FacesOpt = typer.Option(
@@ -162,6 +158,7 @@ evaluate_app = typer.Typer(add_completion=False)
 
 
 @evaluate_app.command(help="Score a run (or model.keras) on a labelled folder tree.")
+@one_line_errors("evaluate")
 def evaluate(
     run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
     data_dir: Path = typer.Argument(..., help="<label>/<images> tree."),
@@ -170,7 +167,7 @@ def evaluate(
     as_json: bool = JsonOpt,
 ) -> None:
     job = face_scoring.evaluate_faces if faces else scoring.evaluate
-    result = _with_model("evaluate", run_dir, lambda run: job(run, data_dir))
+    result = _with_model(run_dir, lambda run: job(run, data_dir))
     if as_json:
         print(json.dumps(result))
         return
@@ -185,6 +182,7 @@ predict_app = typer.Typer(add_completion=False)
 
 
 @predict_app.command(help="Label and probability for each image (files, folders or globs).")
+@one_line_errors("predict")
 def predict(
     run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
     paths: list[str] = typer.Argument(..., help="Images, folders or glob patterns."),
@@ -193,7 +191,7 @@ def predict(
     as_json: bool = JsonOpt,
 ) -> None:
     job = face_scoring.predict_faces if faces else scoring.predict
-    results = _with_model("predict", run_dir, lambda run: job(run, paths))
+    results = _with_model(run_dir, lambda run: job(run, paths))
     if as_json:
         print(json.dumps([asdict(r) for r in results]))
         return

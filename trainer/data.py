@@ -11,12 +11,13 @@ import csv
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from common.images import ImageRejected, decode_image
+from common.errors import HappysadError
+from common.images import UPRIGHT_TURNS, ImageRejected, decode_image, orientation
+from common.workspace import EXPORT_MANIFEST
 
-MANIFEST = "manifest.csv"
 SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
 SHIFT = 0.08  # augmentation: shifts up to this share of the side, in whole pixels
@@ -31,12 +32,15 @@ GRAYSCALE_SHARE = 0.9  # a tree at least this grayscale trains in grayscale
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
+COLOR_MODES = ("rgb", "grayscale")
+
+
 def channels_of(color_mode: str) -> int:
     return 1 if color_mode == "grayscale" else 3
 
 
-class DataError(ValueError):
-    """The data folder cannot be used (missing, no labels, one label only)."""
+class DataError(HappysadError, ValueError):
+    """The data folder or a run cannot be used (missing, no labels, one label only, broken)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Item:
     path: str  # absolute
     label: str
     group: str
+    orientation: int = 1  # EXIF orientation, read by the check (TensorFlow's decoder ignores it)
 
 
 def labels_of(root: Path) -> list[str]:
@@ -51,20 +56,26 @@ def labels_of(root: Path) -> list[str]:
 
 
 def list_tree(root: Path) -> list[Item]:
-    """Every image file under root/<label>/, with its duplicate group (its own path if none)."""
+    """Every image file under root/<label>/, with its duplicate group (its own path if none).
+
+    A curate export is read from its manifest.csv: exactly the files it lists, with their
+    groups, whatever else the folder holds (a missing one is then skipped as unreadable).
+    """
     if not root.is_dir():
         raise DataError(f"{root} is not a folder")
-    groups: dict[str, str] = {}
-    manifest = root / MANIFEST
+    manifest = root / EXPORT_MANIFEST
     if manifest.exists():
         with manifest.open(newline="") as handle:
-            groups = {str((root / r["path"]).resolve()): r["group_id"] for r in csv.DictReader(handle)}
+            rows = list(csv.DictReader(handle))
+        if rows and {"path", "label", "group_id"} <= set(rows[0]):
+            listed = [Item(str((root / r["path"]).resolve()), r["label"], r["group_id"]) for r in rows]
+            return sorted(listed, key=lambda i: Path(i.path))  # the order a walk of the folders gives
     items = []
     for label in labels_of(root):
         for path in sorted((root / label).rglob("*")):
             if path.is_file() and path.suffix.lower() in SUFFIXES:
                 absolute = str(path.resolve())
-                items.append(Item(absolute, label, groups.get(absolute, absolute)))
+                items.append(Item(absolute, label, absolute))
     return items
 
 
@@ -76,25 +87,29 @@ def _tensorflow_reads(info, img) -> bool:
     return img.mode in ("RGB", "RGBA") and img.info.get("compression", 0) == 0
 
 
-def _check(item: Item) -> str | None:
+def check(item: Item) -> Item | str:
+    """The item with its EXIF orientation when TensorFlow can read it, else why not."""
     try:
         info, img = decode_image(Path(item.path).read_bytes())
         readable = _tensorflow_reads(info, img)
+        turn = orientation(img)
     except ImageRejected as exc:
         return exc.reason
     except OSError as exc:
         return exc.strerror or "unreadable"
     except Exception as exc:  # one odd file is skipped and counted, never a crash
         return f"undecodable: {type(exc).__name__}"
-    return None if readable else f"{info.format} ({info.mode}) not readable by TensorFlow"
+    if not readable:
+        return f"{info.format} ({info.mode}) not readable by TensorFlow"
+    return replace(item, orientation=turn)
 
 
 def usable(items: list[Item]) -> tuple[list[Item], Counter[str]]:
-    """Split items into readable ones and counted reasons for the rest."""
+    """Split items into readable ones (with their orientation) and counted reasons for the rest."""
     with ThreadPoolExecutor() as pool:
-        problems = list(pool.map(_check, items))
-    skipped = Counter(p for p in problems if p)
-    return [i for i, p in zip(items, problems, strict=True) if p is None], skipped
+        checked = list(pool.map(check, items))
+    skipped = Counter(c for c in checked if isinstance(c, str))
+    return [c for c in checked if isinstance(c, Item)], skipped
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,7 @@ def pipeline(
     shuffle: bool = False,
     augment: str | None = None,
     seed: int = 1337,
+    orientations: list[int] | None = None,
 ):
     """Decode in parallel, resize, scale to [0, 1], cache, (shuffle, augment,) batch, prefetch.
 
@@ -157,13 +173,17 @@ def pipeline(
     import tensorflow as tf
 
     workers = os.cpu_count() or 2
+    turns = [UPRIGHT_TURNS[o] for o in orientations or [1] * len(paths)]
 
-    def load(path, label):
+    def load(path, label, quarter_turns, mirror):
         raw = tf.io.read_file(path)
         image = tf.io.decode_image(raw, channels=channels, expand_animations=False)
+        image = tf.image.rot90(image, quarter_turns)  # upright, as people saw it when labelling
+        image = tf.cond(mirror, lambda: tf.image.flip_left_right(image), lambda: image)
         return prepare(image, image_size), label
 
-    data = tf.data.Dataset.from_tensor_slices((paths, labels))
+    columns = ([t for t, _ in turns], [m for _, m in turns])
+    data = tf.data.Dataset.from_tensor_slices((paths, labels, *columns))
     data = data.map(load, num_parallel_calls=workers, deterministic=True).cache()
     if shuffle:
         data = data.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)

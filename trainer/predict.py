@@ -55,22 +55,25 @@ def scores_of(model, feed, flip: bool) -> np.ndarray:
     return out.ravel() if out.shape[-1] == 1 else out
 
 
-def _scores(run: Run, model, paths: list[str]) -> np.ndarray:
-    feed = data.pipeline(paths, [0] * len(paths), run.config["image_size"], run.channels, 64)
+def _scores(run: Run, model, items: list[data.Item]) -> np.ndarray:
+    paths, turns = [i.path for i in items], [i.orientation for i in items]
+    feed = data.pipeline(
+        paths, [0] * len(paths), run.config["image_size"], run.channels, 64, orientations=turns
+    )
     return scores_of(model, feed, run.config.get("flip_tta", False))
 
 
 def predict(run: Run, targets: list[str]) -> list[Prediction]:
     files = expand(targets)
     items = [data.Item(str(p.resolve()), "", str(p)) for p in files]
-    problems = [None if not p.exists() else data._check(i) for p, i in zip(files, items, strict=True)]
-    ok = [i for i, p, f in zip(items, problems, files, strict=True) if p is None and f.exists()]
-    scores = _scores(run, run.load_model(), [i.path for i in ok]) if ok else np.empty(0)
+    checked = [data.check(i) if p.exists() else "no such file" for p, i in zip(files, items, strict=True)]
+    ok = [c for c in checked if isinstance(c, data.Item)]
+    scores = _scores(run, run.load_model(), ok) if ok else np.empty(0)
     by_path = dict(zip((i.path for i in ok), scores, strict=True))
     out = []
-    for path, item, problem in zip(files, items, problems, strict=True):
+    for path, item, problem in zip(files, items, checked, strict=True):
         if item.path not in by_path:
-            out.append(Prediction(str(path), None, None, None, problem or "no such file"))
+            out.append(Prediction(str(path), None, None, None, str(problem)))
             continue
         label, per_label = decide(run, by_path[item.path])
         out.append(Prediction(str(path), label, per_label[label], per_label))
@@ -107,7 +110,7 @@ def truth_of(run: Run, items: list[data.Item]) -> np.ndarray:
 def evaluate(run: Run, data_dir: Path) -> dict[str, object]:
     """The run's metrics on a labelled folder tree."""
     items, skipped = labelled(run, data_dir)
-    scores = _scores(run, run.load_model(), [i.path for i in items])
+    scores = _scores(run, run.load_model(), items)
     result = metrics.summarise(truth_of(run, items), scores, run.config["threshold"], run.labels)
     result["skipped"] = skipped
     return result

@@ -192,6 +192,7 @@ def _feed(
         shuffle=shuffle,
         augment=augment,
         seed=cfg.seed,
+        orientations=[i.orientation for i in items],
     )
 
 

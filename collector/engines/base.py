@@ -11,6 +11,7 @@ from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from collector.errors import EngineError
+from common.errors import first_line
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Engine(ABC):
 
     name: ClassVar[str]
     default_endpoint: ClassVar[str]
+    # whether the browser should load the images of the pages it reads (a results page may
+    # need them to lay out; a page whose images we download does not: that would fetch each twice)
+    loads_images: ClassVar[bool] = True
 
     def __init__(self, endpoint: str | None = None) -> None:
         self.endpoint = endpoint or self.default_endpoint
@@ -46,8 +50,7 @@ class Engine(ABC):
         try:
             response = await page.goto(url, wait_until="domcontentloaded", timeout=30_000)
         except PlaywrightError as exc:
-            reason = str(exc).strip().splitlines()[0]
-            raise EngineError(f"{self.name}: could not load {url} ({reason})") from exc
+            raise EngineError(f"{self.name}: could not load {url} ({first_line(exc)})") from exc
         if strict and response is not None and response.status >= 400:
             raise EngineError(f"{self.name}: {url} answered HTTP {response.status}")
         return page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from playwright.async_api import BrowserContext, Page, Route
+from playwright.async_api import BrowserContext, Page
 
 from collector.engines.base import Candidate, Engine
 from collector.errors import EngineError
@@ -59,44 +59,40 @@ _COLLECT = r"""
 """
 
 
-async def scroll_to_end(page: Page, max_steps: int = 60) -> None:
-    """Scroll one screen at a time until the page stops growing, so lazy loaders fire."""
+async def scroll_steps(page: Page, max_steps: int = 60) -> AsyncIterator[None]:
+    """Scroll one screen at a time until the page stops growing, so lazy loaders fire; yields
+    before the first step and after each one, so what is on the page can be read as it grows."""
+    yield
     for _ in range(max_steps):
         at_end = await page.evaluate(
             "() => { window.scrollBy(0, window.innerHeight);"
             " return window.innerHeight + window.scrollY >= document.body.scrollHeight - 2; }"
         )
         await page.wait_for_timeout(150)
+        yield
         if at_end:
             await page.wait_for_timeout(500)
             if await page.evaluate(
                 "() => window.innerHeight + window.scrollY >= document.body.scrollHeight - 2"
             ):
+                yield
                 return
-
-
-async def _skip_media(route: Route) -> None:
-    if route.request.resource_type in ("image", "media"):
-        await route.abort()
-    else:
-        await route.continue_()
 
 
 class WebPage(Engine):
     name = "page"
     default_endpoint = ""
+    loads_images = False  # discovery reads attributes and computed styles, never pixels
 
     async def search(self, context: BrowserContext, query: str) -> AsyncIterator[Candidate]:
         target = self.endpoint or query
         if not target.startswith(("http://", "https://")):
             raise EngineError("page: give the page to read with --endpoint URL (or as the query)")
-        # discovery reads attributes and computed styles: the browser need not load a single
-        # image (the downloader fetches each one once, politely, robots.txt first)
-        await context.route("**/*", _skip_media)
         page = await self.open(context, target)
-        await scroll_to_end(page)
         seen: set[str] = set()
-        for item in await page.evaluate(_COLLECT):
-            if item["url"] not in seen:
-                seen.add(item["url"])
-                yield Candidate(item["url"], item["thumb"], target, item["title"])
+        # what is found is handed on at every screen, so downloads run while the page scrolls
+        async for _ in scroll_steps(page):
+            for item in await page.evaluate(_COLLECT):
+                if item["url"] not in seen:
+                    seen.add(item["url"])
+                    yield Candidate(item["url"], item["thumb"], target, item["title"])

@@ -7,8 +7,10 @@ from typing import Protocol
 
 import numpy as np
 
+from common.errors import HappysadError
 
-class DetectorUnavailable(RuntimeError):
+
+class DetectorUnavailable(HappysadError):
     """The detector's library is not installed or cannot load its weights."""
 
 
