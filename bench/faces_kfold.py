@@ -7,7 +7,7 @@
      - the default architecture on whole frames;
      - the shipped prior alone (FER2013 only, no scrape data);
      - fine-tuned from the prior on the folds' face crops, labels kept (`--keep-labels`);
-     - the same with label cleaning (`--clean-labels`: the prior's evidence, cleanlab);
+     - the same with label cleaning (`--clean-labels`: the prior's evidence, judged per picture, cleanlab);
      - the `fer` package (its own FER2013 model and Haar faces), in .venv-fer, on the
        pictures it finds a face in too.
 2. Label-error recall at K on FER2013 validation with 10% of the labels flipped (K = the
@@ -41,13 +41,14 @@ from sklearn import metrics as skm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.train_benchmark import SHARED, curate
+from common.tf_runtime import quiet_tensorflow
 from faces.batch import detect_files
 from faces.detectors import from_setting
 from trainer import splits
 from trainer.data import Item, list_tree
 from trainer.faces import DEFAULTS, classify
 from trainer.predict import predict
-from trainer.run import PRIOR_DIR, open_run, quiet_tensorflow
+from trainer.run import PRIOR_DIR, open_run
 from trainer.train import Shape, TrainConfig, cross_fit, probabilities, score_items, train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -42,44 +43,69 @@ def _table(summary: Summary) -> Table:
 @app.command(help="Search for QUERY, download the images, record every candidate's fate.")
 @one_line_errors("collect", on_interrupt="interrupted; run the same command again to resume")
 def main_command(
-    query: str = typer.Argument(..., help="What to search for, e.g. 'happy people'."),
-    label: str | None = typer.Option(None, "--label", "-l", help="Class label (default: slug of QUERY)."),
-    engine: EngineName = typer.Option("bing", "--engine", "-e", help="Where to search."),
-    limit: int = typer.Option(100, "--limit", "-n", min=1, help="New, valid, unique images to add."),
-    endpoint: str | None = typer.Option(
-        None,
-        "--endpoint",
-        help="Replace the engine's base URL (bing: its /images/search page; page: the page).",
-    ),
-    data: Path | None = DataOpt,
-    json_out: bool = JsonOpt,
-    browser_path: str | None = typer.Option(
-        None, "--browser-path", help="Chromium/Chrome executable (default: $HAPPYSAD_BROWSER, then auto)."
-    ),
-    urls_only: Path | None = typer.Option(
-        None, "--urls-only", help="Only search; write candidates to this Parquet file for img2dataset."
-    ),
-    ignore_robots: bool = typer.Option(
-        False, "--ignore-robots", help="Skip robots.txt and X-Robots-Tag checks."
-    ),
-    user_agent: str = typer.Option(DEFAULT_USER_AGENT, "--user-agent", help="User-Agent for image requests."),
-    concurrency: int = typer.Option(32, "--concurrency", min=1, help="Downloads at once, all hosts."),
-    per_host: int = typer.Option(8, "--per-host", min=1, help="Downloads at once per host."),
-    host_rate: float = typer.Option(
-        20.0, "--host-rate", min=0, help="Requests per second per host (0: no cap)."
-    ),
-    timeout: float = typer.Option(
-        30.0, "--timeout", min=0.1, help="Seconds one whole download may take (robots.txt too)."
-    ),
-    retries: int = typer.Option(3, "--retries", min=0, help="Retries per URL after the first try."),
-    max_bytes: int = typer.Option(MAX_BYTES, "--max-bytes", min=1, help="Largest file accepted."),
-    min_size: int = typer.Option(64, "--min-size", min=1, help="Smallest width and height accepted."),
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="Try URLs that failed before again."),
-    allow_private: bool = typer.Option(
-        False,
-        "--allow-private",
-        help="Also fetch loopback, private and link-local addresses (refused by default).",
-    ),
+    query: Annotated[str, typer.Argument(help="What to search for, e.g. 'happy people'.")],
+    label: Annotated[
+        str | None, typer.Option("--label", "-l", help="Class label (default: slug of QUERY).")
+    ] = None,
+    engine: Annotated[EngineName, typer.Option("--engine", "-e", help="Where to search.")] = "bing",
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="New, valid, unique images to add.")
+    ] = 100,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="Replace the engine's base URL (bing: its /images/search page; page: the page).",
+        ),
+    ] = None,
+    data: DataOpt = None,
+    json_out: JsonOpt = False,
+    browser_path: Annotated[
+        str | None,
+        typer.Option(
+            "--browser-path", help="Chromium/Chrome executable (default: $HAPPYSAD_BROWSER, then auto)."
+        ),
+    ] = None,
+    urls_only: Annotated[
+        Path | None,
+        typer.Option(
+            "--urls-only", help="Only search; write candidates to this Parquet file for img2dataset."
+        ),
+    ] = None,
+    ignore_robots: Annotated[
+        bool, typer.Option("--ignore-robots", help="Skip robots.txt and X-Robots-Tag checks.")
+    ] = False,
+    user_agent: Annotated[
+        str, typer.Option("--user-agent", help="User-Agent for image requests.")
+    ] = DEFAULT_USER_AGENT,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Downloads at once, all hosts.")
+    ] = 32,
+    per_host: Annotated[int, typer.Option("--per-host", min=1, help="Downloads at once per host.")] = 8,
+    host_rate: Annotated[
+        float, typer.Option("--host-rate", min=0, help="Requests per second per host (0: no cap).")
+    ] = 20.0,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=0.1, help="Seconds one whole download may take (robots.txt too)."),
+    ] = 30.0,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, help="Retries per URL after the first try.")
+    ] = 3,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Largest file accepted.")] = MAX_BYTES,
+    min_size: Annotated[
+        int, typer.Option("--min-size", min=1, help="Smallest width and height accepted.")
+    ] = 64,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Try URLs that failed before again.")
+    ] = False,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Also fetch loopback, private and link-local addresses (refused by default).",
+        ),
+    ] = False,
 ) -> None:
     chosen_label = label if label is not None else slugify(query)
     check_label(chosen_label)

@@ -2,7 +2,8 @@
 
 Caps: global and per-host concurrency, per-host rate (and robots.txt Crawl-delay),
 connect/read timeouts and a deadline per request (robots.txt included), a maximum body size.
-Retries: transport errors, 408, 5xx and 429 with exponential backoff and jitter;
+Retries: transport errors and the statuses in RETRYABLE (408, 425, 429, 500, 502-504) with
+exponential backoff and jitter;
 `Retry-After` on 429/503 is honoured up to a cap.
 """
 
@@ -47,13 +48,15 @@ class DownloadSettings:
 
 
 class FetchProblem(Exception):
-    """A URL gave no usable body. `status` is the manifest status: failed or filtered."""
+    """A URL gave no usable body. `status` is the manifest status: failed or filtered;
+    `attempts` the requests made for it (0 when policy said no before any)."""
 
     status = "failed"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, attempts: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.attempts = attempts
 
 
 class FetchFailed(FetchProblem):
@@ -92,7 +95,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 class Downloader:
     """Use as `async with Downloader(settings) as dl: await dl.fetch(url)`.
 
-    aiohttp rather than httpx: on this 2-core machine httpx's connection pool spends
+    aiohttp rather than httpx: on a 2-core machine httpx's connection pool spends
     most of its time scanning idle connections at 64 parallel requests (measured:
     about 6x slower than aiohttp on the same loopback host, see bench/).
     """
@@ -178,7 +181,7 @@ class Downloader:
             if attempt == self.settings.retries:
                 break
             await asyncio.sleep(self._backoff(attempt) if wait is None else wait)
-        raise FetchFailed(last)
+        raise FetchFailed(last, attempt + 1)
 
     async def _get(self, url: str, attempt: int) -> Fetched | tuple[str, float | None]:
         """One request, redirects followed here so that every hop's host is checked.
@@ -194,7 +197,7 @@ class Downloader:
                 if response.status not in REDIRECTS or not location:
                     return await self._read(url, response, attempt)
             target = target.join(URL(location))
-        raise FetchFailed("redirect loop")
+        raise FetchFailed("redirect loop", attempt)
 
     async def _read(
         self, url: str, response: aiohttp.ClientResponse, attempt: int
@@ -207,21 +210,21 @@ class Downloader:
             if code in (429, 503):
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if wait is not None and wait > s.max_retry_after:
-                    raise FetchFailed(f"http {code}, Retry-After {wait:.0f}s is too long")
+                    raise FetchFailed(f"http {code}, Retry-After {wait:.0f}s is too long", attempt)
             return f"http {code}", wait
         if code >= 400:
-            raise FetchFailed(f"http {code}")
+            raise FetchFailed(f"http {code}", attempt)
         directive = opted_out(response.headers.getall("X-Robots-Tag", []), s.user_agent)
         if directive and s.respect_robots:
-            raise FetchRefused(f"X-Robots-Tag: {directive}")
+            raise FetchRefused(f"X-Robots-Tag: {directive}", attempt)
         length = response.content_length
         if length is not None and length > s.max_bytes:
-            raise FetchRefused(f"too large ({length} bytes > {s.max_bytes})")
+            raise FetchRefused(f"too large ({length} bytes > {s.max_bytes})", attempt)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(1 << 16):
             size += len(chunk)
             if size > s.max_bytes:
-                raise FetchRefused(f"too large (over {s.max_bytes} bytes)")
+                raise FetchRefused(f"too large (over {s.max_bytes} bytes)", attempt)
             chunks.append(chunk)
         return Fetched(url, str(response.url), code, b"".join(chunks), attempt)

@@ -184,7 +184,7 @@ class Manifest:
         names = ", ".join(f"{k}=?" for k in fields)
         self.db.execute(f"UPDATE candidates SET {names} WHERE id=?", (*fields.values(), row_id))
 
-    def finish(self, row_id: int, status: str, reason: str | None, attempts: int = 0) -> None:
+    def finish(self, row_id: int, status: str, reason: str | None, attempts: int) -> None:
         self._set(row_id, status=status, reason=reason, attempts=attempts)
 
     def store(self, row_id: int, status: str, stored: Stored) -> None:

@@ -20,13 +20,14 @@ from pathlib import Path
 
 from playwright.async_api import Error as PlaywrightError
 
-from collector.downloader import Downloader, Fetched, FetchFailed, FetchProblem
+from collector.downloader import Downloader, Fetched, FetchProblem, FetchRefused
 from collector.engines.base import Candidate
 from collector.errors import CollectError
 from collector.manifest import Manifest, Row, Stored
 from collector.store import RawStore
 from common.errors import first_line
 from common.images import ImageInfo, ImageRejected, inspect_image
+from common.workspace import raw_path
 
 
 @dataclass
@@ -66,16 +67,24 @@ class Summary:
 
 
 class Rejected(Exception):
-    """A candidate yielded no image: `status` for the manifest, `key` for counting reasons."""
+    """A candidate yielded no image: `status` for the manifest, `key` for counting reasons,
+    `attempts` the requests it took."""
 
-    def __init__(self, status: str, key: str, reason: str) -> None:
+    def __init__(self, status: str, key: str, reason: str, attempts: int) -> None:
         super().__init__(reason)
         self.status = status
         self.key = key
         self.reason = reason
+        self.attempts = attempts
 
 
-def _key(problem: FetchProblem | ImageRejected) -> str:
+class BadImage(FetchProblem):
+    """The bytes came, but are no usable image (common.images' reason): worth the thumbnail."""
+
+    status = "filtered"
+
+
+def _key(problem: FetchProblem) -> str:
     """The short form reasons are counted by: 'http 404', 'corrupt image', 'too large'."""
     return problem.reason.split(" (")[0]
 
@@ -177,9 +186,12 @@ class Pipeline:
 
     async def _check(self, url: str) -> tuple[Fetched, ImageInfo]:
         fetched = await self.downloader.fetch(url)
-        info = await asyncio.to_thread(
-            inspect_image, fetched.content, min_width=self.job.min_width, min_height=self.job.min_height
-        )
+        try:
+            info = await asyncio.to_thread(
+                inspect_image, fetched.content, min_width=self.job.min_width, min_height=self.job.min_height
+            )
+        except ImageRejected as exc:
+            raise BadImage(exc.reason, fetched.attempts) from exc
         return fetched, info
 
     async def _acquire(self, row: Row) -> tuple[Fetched, ImageInfo, str | None]:
@@ -187,15 +199,14 @@ class Pipeline:
         try:
             fetched, info = await self._check(row.url)
             return fetched, info, None
-        except (FetchProblem, ImageRejected) as exc:
-            status = exc.status if isinstance(exc, FetchProblem) else "filtered"
-            refused = isinstance(exc, FetchProblem) and not isinstance(exc, FetchFailed)
-            if refused or not row.thumb_url or exc.reason == "too small":
-                raise Rejected(status, _key(exc), str(exc)) from exc
+        except FetchProblem as exc:
+            if isinstance(exc, FetchRefused) or not row.thumb_url or exc.reason == "too small":
+                raise Rejected(exc.status, _key(exc), str(exc), exc.attempts) from exc
             try:
                 fetched, info = await self._check(row.thumb_url)
-            except (FetchProblem, ImageRejected) as second:
-                raise Rejected(status, _key(exc), f"{exc}; thumbnail: {second}") from second
+            except FetchProblem as second:
+                reason = f"{exc}; thumbnail: {second}"
+                raise Rejected(exc.status, _key(exc), reason, exc.attempts + second.attempts) from second
             return fetched, info, f"thumbnail; full image: {exc}"
 
     async def _handle(self, row: Row) -> None:
@@ -214,7 +225,7 @@ class Pipeline:
         self.on_update(self.summary)
 
     def _reject(self, row: Row, rejection: Rejected) -> None:
-        self.manifest.finish(row.id, rejection.status, rejection.reason)
+        self.manifest.finish(row.id, rejection.status, rejection.reason, rejection.attempts)
         setattr(self.summary, rejection.status, getattr(self.summary, rejection.status) + 1)
         self.summary.reasons[rejection.key] += 1
 
@@ -224,7 +235,7 @@ class Pipeline:
         sha = self.store.digest(fetched.content)
         stored = Stored(
             sha256=sha,
-            path=self.store.relative_path(self.job.label, sha, info.ext),
+            path=raw_path(self.job.label, sha, info.ext),
             width=info.width,
             height=info.height,
             format=info.format,

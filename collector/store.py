@@ -11,13 +11,13 @@ import os
 import tempfile
 from pathlib import Path
 
-PREFIX = 16  # hex digits of sha256 in file names: 64 bits, no collisions at any realistic size
+from common.workspace import RAW
 
 
 class RawStore:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.raw = data_dir / "raw"
+        self.raw = data_dir / RAW
         self.tmp = data_dir / ".tmp"
         self.raw.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -33,9 +33,6 @@ class RawStore:
     @staticmethod
     def digest(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()
-
-    def relative_path(self, label: str, sha256: str, ext: str) -> str:
-        return f"raw/{label}/{sha256[:PREFIX]}.{ext}"
 
     def stage(self, data: bytes) -> Path:
         """Write `data` to a durable staging file and return its path."""

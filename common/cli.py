@@ -11,7 +11,8 @@ import functools
 import sqlite3
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,10 +22,11 @@ from common.errors import HappysadError, first_line
 err = Console(stderr=True)
 out = Console()
 
-DataOpt = typer.Option(
-    None, "--data", metavar="DIR", help="Workspace (default: $HAPPYSAD_DATA, else ./data)."
-)
-JsonOpt = typer.Option(False, "--json", help="Print one JSON value on stdout and nothing else.")
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", metavar="DIR", help="Workspace (default: $HAPPYSAD_DATA, else ./data)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout and nothing else.")]
 
 
 def choices(name: str, names: Iterable[str]) -> type[Enum]:

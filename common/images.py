@@ -18,7 +18,8 @@ from PIL import Image, ImageOps
 MAX_PIXELS = 50_000_000
 MAX_BYTES = 40 * 2**20  # the largest file taken in (collect's --max-bytes default, import's cap)
 
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
+# Pillow's format name → the file extension every stage writes it under
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 # Modes every stage can turn into RGB and L (hashing, face detection, crops). Others (LAB, HSV,
 # multi-band TIFFs) are tried once and rejected as "unsupported colour mode" if they cannot.
 _CONVERTIBLE = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "I;16",
@@ -111,7 +112,7 @@ def decode_image(
             raise ImageRejected("unsupported colour mode", mode) from exc
     if width < min_width or height < min_height:
         raise ImageRejected("too small", f"{width}x{height} < {min_width}x{min_height}")
-    return ImageInfo(fmt, _EXTENSIONS[fmt], width, height, mode, frames), img
+    return ImageInfo(fmt, EXTENSIONS[fmt], width, height, mode, frames), img
 
 
 def orientation(img: Image.Image) -> int:

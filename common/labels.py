@@ -9,12 +9,12 @@ import unicodedata
 
 from common.errors import UsageError
 
-LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # whole string: fullmatch ("$" lets "sad\n" through)
 RULE = "lower-case letters, digits, '-' or '_' (it names a folder)"
 
 
 def is_label(value: object) -> bool:
-    return isinstance(value, str) and LABEL.match(value) is not None
+    return isinstance(value, str) and LABEL.fullmatch(value) is not None
 
 
 def check_label(label: str) -> str:

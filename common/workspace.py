@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import WorkspaceError
+from common.files import write_atomic
 
 ENV_VAR = "HAPPYSAD_DATA"
 DEFAULT = "data"
@@ -18,11 +19,19 @@ DEFAULT = "data"
 # What a workspace holds, by name (each written by one stage, read by the later ones).
 COLLECTION = "collection.sqlite"  # collect's manifest: every candidate URL and its fate
 CURATION = "curation.sqlite"  # curate's catalogue: scans, hashes, groups, faces
-RAW = "raw"  # raw/<label>/<sha256[:2]>/<sha256><ext>: the images, never modified
+RAW = "raw"  # raw/<label>/<sha256[:16]>.<ext>: the images, content-addressed, never modified
 CURATED = "curated"  # curate export: <label>/<images> + manifest.csv, the trainer's input
 CURATED_FACES = "curated-faces"  # curate export --faces
 EXPORT_MANIFEST = "manifest.csv"  # in an export: one row per file, its group and provenance
 DATASET_KEY = "fiftyone_dataset"  # catalogue meta key: the FiftyOne dataset's name
+
+
+RAW_HASH_DIGITS = 16  # hex digits of SHA-256 in raw/ names: 64 bits, no collision at any realistic size
+
+
+def raw_path(label: str, sha256: str, ext: str) -> str:
+    """Where an image's bytes live in the workspace (relative): one scheme for collect and import."""
+    return f"{RAW}/{label}/{sha256[:RAW_HASH_DIGITS]}.{ext}"
 
 
 def resolve_data_dir(option: Path | None = None, create: bool = False) -> Path:
@@ -63,10 +72,10 @@ def workspace_id(data_dir: Path) -> str:
         original = Path(where) / ".workspace-id" if where else None
         copied = original is not None and original.exists() and original.read_text().split("\n")[0] == ident
         if not copied:  # moved (or a marker from before paths were recorded)
-            marker.write_text(f"{ident}\n{here}\n")
+            write_atomic(marker, f"{ident}\n{here}\n")
             return ident
     ident = uuid.uuid4().hex[:8]
-    marker.write_text(f"{ident}\n{here}\n")
+    write_atomic(marker, f"{ident}\n{here}\n")
     return ident
 
 

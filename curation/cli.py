@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
+from common.tf_runtime import quiet_tensorflow
 from common.workspace import CURATED, CURATED_FACES, DATASET_KEY, resolve_data_dir
 from curation import assist, database, decisions, face_scan, grouping
 from curation import dedupe as dedupe_lib
@@ -23,7 +24,6 @@ from curation import review as review_lib
 from curation.catalog import Catalog
 from curation.importer import import_tree
 from faces import crops, detectors
-from trainer.run import quiet_tensorflow
 
 T = TypeVar("T")
 
@@ -93,9 +93,9 @@ def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncRep
 @app.command("import", help="Copy a folder tree (label = sub-folder name) into the workspace.")
 @one_line_errors("curate")
 def import_(
-    source: Path = typer.Argument(..., help="Folder with one sub-folder per label."),
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
+    source: Annotated[Path, typer.Argument(help="Folder with one sub-folder per label.")],
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     with Catalog(resolve_data_dir(data, create=True)) as catalog:
         report = import_tree(source, catalog)
@@ -111,14 +111,16 @@ def import_(
 @app.command(help="Decode every new image fully; flag corrupt, non-image, small, animated files and bombs.")
 @one_line_errors("curate")
 def scan(
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
-    min_size: int | None = typer.Option(
-        None,
-        "--min-size",
-        min=1,
-        help="Smaller width or height is flagged small (default: from the data, at most 64).",
-    ),
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    min_size: Annotated[
+        int | None,
+        typer.Option(
+            "--min-size",
+            min=1,
+            help="Smaller width or height is flagged small (default: from the data, at most 64).",
+        ),
+    ] = None,
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         report = _scan(catalog, min_size, as_json)
@@ -131,14 +133,14 @@ def scan(
 @app.command(help="Group exact and near duplicates (perceptual hashes); flag cross-label conflicts.")
 @one_line_errors("curate")
 def dedupe(
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
-    threshold: int = typer.Option(
-        grouping.THRESHOLD, "--threshold", min=0, max=32, help="Max pHash bits apart."
-    ),
-    min_size: int | None = typer.Option(
-        None, "--min-size", min=1, help="Used when scanning new files first."
-    ),
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    threshold: Annotated[
+        int, typer.Option("--threshold", min=0, max=32, help="Max pHash bits apart.")
+    ] = grouping.THRESHOLD,
+    min_size: Annotated[
+        int | None, typer.Option("--min-size", min=1, help="Used when scanning new files first.")
+    ] = None,
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         _scan(catalog, min_size, as_json)
@@ -152,19 +154,27 @@ def dedupe(
 @app.command(help="Build or update the FiftyOne dataset and open the App for label review.")
 @one_line_errors("curate")
 def review(
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
-    port: int = typer.Option(5151, "--port", help="Port for the FiftyOne App."),
-    no_browser: bool = typer.Option(False, "--no-browser", help="Serve the App without opening a browser."),
-    no_app: bool = typer.Option(False, "--no-app", help="Only update the dataset; do not start the App."),
-    predictions: Path | None = typer.Option(
-        None,
-        "--predictions",
-        metavar="RUN_DIR",
-        help="A training run, or 'prior': predict every image, rank the labels the evidence disputes "
-        "(out-of-fold where the run has it; 'likely mislabelled').",
-    ),
-    top: int = typer.Option(10, "--top", min=0, help="How many likely mislabelled images to list."),
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    port: Annotated[int, typer.Option("--port", help="Port for the FiftyOne App.")] = 5151,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Serve the App without opening a browser.")
+    ] = False,
+    no_app: Annotated[
+        bool, typer.Option("--no-app", help="Only update the dataset; do not start the App.")
+    ] = False,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            metavar="RUN_DIR",
+            help="A training run, or 'prior': predict every image, rank the labels the evidence disputes "
+            "(out-of-fold where the run has it; 'likely mislabelled').",
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="How many likely mislabelled images to list.")
+    ] = 10,
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         fo, report = _sync(catalog, as_json)
@@ -196,13 +206,16 @@ def review(
 @app.command(help="Find faces in every kept image (FiftyOne detections); tag images without one no_face.")
 @one_line_errors("curate")
 def faces(
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
-    detector: Detector = typer.Option(detectors.DEFAULT, "--detector", help="Face detector."),
-    min_detect: int = typer.Option(
-        20, "--min-detect", min=12, help="Smallest face to look for, in pixels of the searched copy."
-    ),
-    workers: int = typer.Option(2, "--workers", min=1, help="Images searched at once."),
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    detector: Annotated[Detector, typer.Option("--detector", help="Face detector.")] = detectors.DEFAULT,
+    min_detect: Annotated[
+        int,
+        typer.Option(
+            "--min-detect", min=12, help="Smallest face to look for, in pixels of the searched copy."
+        ),
+    ] = 20,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Images searched at once.")] = 2,
 ) -> None:
     quiet_tensorflow()
     with Catalog(resolve_data_dir(data)) as catalog:
@@ -223,18 +236,23 @@ def faces(
 @app.command(help="Write curated class folders and manifest.csv for the trainer.")
 @one_line_errors("curate")
 def export(
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
-    out_dir: Path | None = typer.Option(
-        None, "--out", help="Destination (default: <data>/curated, or <data>/curated-faces with --faces)."
-    ),
-    faces: bool = typer.Option(False, "--faces", help="Export face crops (run `curate faces` first)."),
-    margin: float = typer.Option(
-        crops.MARGIN, "--margin", min=0.0, max=2.0, help="Crop margin, a share of the face's side."
-    ),
-    min_face: int = typer.Option(
-        crops.MIN_FACE, "--min-face", min=1, help="Leave out faces smaller than this (pixels)."
-    ),
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Destination (default: <data>/curated, or <data>/curated-faces with --faces)."
+        ),
+    ] = None,
+    faces: Annotated[
+        bool, typer.Option("--faces", help="Export face crops (run `curate faces` first).")
+    ] = False,
+    margin: Annotated[
+        float, typer.Option("--margin", min=0.0, max=2.0, help="Crop margin, a share of the face's side.")
+    ] = crops.MARGIN,
+    min_face: Annotated[
+        int, typer.Option("--min-face", min=1, help="Leave out faces smaller than this (pixels).")
+    ] = crops.MIN_FACE,
 ) -> None:
     data_dir = resolve_data_dir(data)
     with Catalog(data_dir) as catalog:
@@ -254,7 +272,7 @@ def export(
 
 @app.command(help="Counts per label and flag, duplicate groups, conflicts, pending review.")
 @one_line_errors("curate")
-def status(data: Path | None = DataOpt, as_json: bool = JsonOpt) -> None:
+def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         catalog.sync_collection()
         payload = catalog.status()

@@ -48,7 +48,3 @@ def compute(img: Image.Image) -> dict[str, int]:
         for name, views in VIEWS.items()
         for view in views
     }
-
-
-def distance(a: int, b: int) -> int:
-    return ((a ^ b) & ((1 << 64) - 1)).bit_count()

@@ -1,23 +1,22 @@
 """`curate import DIR`: bring a hand-gathered folder tree (label = sub-folder) into raw/.
 
-Files are copied into raw/<label>/<sha256[:16]>.<ext>, the same content-addressed
-layout `collect` writes; the source tree is only read. Broken files come along too, so
+Files are copied into raw/ under the same content-addressed names `collect` writes
+(common.workspace.raw_path); the source tree is only read. Broken files come along too, so
 that `scan` can flag them instead of them vanishing silently.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.images import MAX_BYTES, sniff
+from common.files import write_atomic
+from common.images import EXTENSIONS, MAX_BYTES, sniff
 from common.labels import slugify
+from common.workspace import raw_path
 from curation.catalog import Catalog
 from curation.errors import CurationError
-
-_EXT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 
 
 @dataclass
@@ -32,16 +31,6 @@ class ImportSummary:
 
 def label_of(folder: str) -> str:
     return slugify(folder) or "unlabelled"
-
-
-def _place(data: bytes, target: Path) -> None:
-    """Copy (not link: raw/ must not change when the source is edited), atomically."""
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.part")
-    staging.write_bytes(data)
-    os.replace(staging, target)
 
 
 def _refuse(path: Path, inside: Path) -> str | None:
@@ -75,9 +64,11 @@ def import_tree(source: Path, catalog: Catalog) -> ImportSummary:
                     continue
                 sha = hashlib.sha256(data).hexdigest()
                 fmt = sniff(data[:16])
-                ext = _EXT[fmt] if fmt else (path.suffix.lower().lstrip(".") or "bin")
-                relative = f"raw/{label}/{sha[:16]}.{ext}"
-                _place(data, catalog.data_dir / relative)
+                ext = EXTENSIONS[fmt] if fmt else (path.suffix.lower().lstrip(".") or "bin")
+                relative = raw_path(label, sha, ext)
+                target = catalog.data_dir / relative
+                if not target.exists():  # a copy, not a link: raw/ must not change with the source
+                    write_atomic(target, data, durable=True)
                 if catalog.add(relative, label, sha, "import", source=str(path.resolve()), bytes=len(data)):
                     summary.added += 1
                     summary.per_label[label] = summary.per_label.get(label, 0) + 1

@@ -65,12 +65,17 @@ def main() -> None:
                 time.sleep(0.5)
         slug = args.view.replace(" ", "-").replace("(", "").replace(")", "")
         url = f"http://127.0.0.1:{port}/datasets/{dataset_name(args.data)}?view={slug}"
+        executable = locate()  # before the block: it starts a Playwright of its own
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=locate(), args=LAUNCH_ARGS)
+            browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
             page = browser.new_page(viewport={"width": args.width, "height": args.height})
             page.goto(url)
             page.locator('[data-cy="looker"]').first.wait_for(timeout=120_000)
             time.sleep(4)  # thumbnails load after the grid appears
+            dismiss = page.get_by_text("Dismiss", exact=True)  # FiftyOne's advertising pop-up
+            if dismiss.count():
+                dismiss.first.click()
+                time.sleep(0.5)
             png = page.screenshot()
             browser.close()
     finally:

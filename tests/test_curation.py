@@ -118,6 +118,7 @@ def test_collected_images_are_picked_up_without_import(tmp_path):
     from collector.engines.base import Candidate
     from collector.manifest import Manifest, Stored
     from collector.store import RawStore
+    from common.workspace import raw_path
     from tests.curation_data import jpeg, scene
 
     data = tmp_path / "ws"
@@ -128,7 +129,7 @@ def test_collected_images_are_picked_up_without_import(tmp_path):
         sha = store.digest(body)
         stored = Stored(
             sha,
-            store.relative_path("happy", sha, "jpg"),
+            raw_path("happy", sha, "jpg"),
             320,
             240,
             "JPEG",

@@ -56,6 +56,13 @@ def test_fault_is_recorded_and_nothing_is_stored(faults, path: str, status: str,
     assert row["path"] is None and row["sha256"] is None
 
 
+def test_failed_and_filtered_rows_record_the_requests_they_took(faults):
+    _, rows, _ = faults
+    assert rows["/private/secret.jpg"]["attempts"] == 0  # robots.txt said no before any request
+    assert rows["/missing.jpg?alone"]["attempts"] == 1  # a 404 is not retried
+    assert rows["/html.jpg"]["attempts"] == 1  # fetched once, then found to be no image
+
+
 def test_thumbnail_is_used_when_the_full_image_fails(faults):
     _, rows, data = faults
     row = rows["/missing.jpg"]

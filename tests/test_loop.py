@@ -33,8 +33,10 @@ def demo(tmp_path_factory, fiftyone_env):
         capture_output=True, text=True, timeout=900, env={**os.environ, **fiftyone_env, "NO_COLOR": "1"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    os.environ.update(fiftyone_env)
-    return data, json.loads(result.stdout)
+    with pytest.MonkeyPatch.context() as env:  # this module's in-process FiftyOne, restored after
+        for key, value in fiftyone_env.items():
+            env.setenv(key, value)
+        yield data, json.loads(result.stdout)
 
 
 def _dataset(data: Path):

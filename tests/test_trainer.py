@@ -111,6 +111,13 @@ def test_reloaded_model_gives_identical_predictions(trained):
     assert all(0.5 <= p["probability"] <= 1 and set(p["scores"]) == {"happy", "sad"} for p in first)
 
 
+def test_with_data_relative_paths_are_read_in_the_workspace(trained):
+    data, run_dir, _ = trained
+    inside = run_json("predict", str(run_dir), "happy/1*.jpg", "--data", str(data))
+    assert inside == run_json("predict", str(run_dir), str(data / "happy" / "1*.jpg"))
+    assert len(inside) > 5
+
+
 def test_predict_reports_unreadable_files_without_failing(trained):
     data, run_dir, _ = trained
     results = run_json("predict", str(run_dir), str(data / "happy" / "broken.jpg"), str(data / "happy" / "0.jpg"),
@@ -431,3 +438,20 @@ def test_a_broken_run_is_one_line_for_every_command_that_opens_it(trained, tmp_p
         result = run(*command)
         assert result.returncode == 1 and says in result.stderr, (command, result.stderr[-500:])
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_face_crop_labels_are_judged_per_picture():
+    """A crop inherits its picture's label: one unsmiling face in a "happy" picture whose other
+    faces smile is no label issue; a picture all of whose faces read the other way is, whole."""
+    import numpy as np
+
+    from trainer.train import label_issues
+
+    given = np.array([0] * 30 + [1] * 30)
+    p_sad = np.where(given == 1, 0.9, 0.1)
+    p_sad[0] = 0.95  # picture 0 (crops 0-2, happy): one face reads sad
+    p_sad[36:39] = 0.05  # picture 12 (crops 36-38, sad): every face reads happy
+    probs = np.stack([1 - p_sad, p_sad], axis=1)
+    pictures = [f"picture-{n // 3}" for n in range(60)]
+    assert set(np.flatnonzero(label_issues(given, probs))) == {0, 36, 37, 38}  # crop by crop
+    assert set(np.flatnonzero(label_issues(given, probs, pictures))) == {36, 37, 38}

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,12 +14,13 @@ from rich.table import Table
 
 from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
 from common.errors import UsageError
+from common.tf_runtime import quiet_tensorflow
 from common.workspace import CURATED, resolve_data_dir
 from trainer import faces as face_scoring
 from trainer import models
 from trainer import predict as scoring
 from trainer.data import COLOR_MODES
-from trainer.run import Run, open_run, quiet_tensorflow
+from trainer.run import PRIOR, Run, open_run
 
 T = TypeVar("T")
 
@@ -43,48 +44,70 @@ train_app = typer.Typer(add_completion=False)
 @train_app.command(help="Train a classifier on a labelled folder tree (default: the curated export).")
 @one_line_errors("train", on_interrupt="interrupted; the run was not saved")
 def train(
-    data_dir: Path | None = typer.Argument(None, help="<label>/<images> tree (default: <data>/curated)."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default: runs/<time>-<arch>)."),
-    arch: Arch | None = typer.Option(
-        None, "--arch", help=f"Architecture (default: {models.DEFAULT}, or the --init run's)."
-    ),
-    epochs: int = typer.Option(30, "--epochs", min=1, help="Most epochs (early stopping may end sooner)."),
-    image_size: int | None = typer.Option(
-        None, "--image-size", min=16, help="Pixels per side (default: 256 for seed, 128 otherwise)."
-    ),
-    seed: int = typer.Option(1337, "--seed", help="Seeds the split, the weights and the shuffling."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Images per training step."),
-    color_mode: ColorMode | None = typer.Option(
-        None, "--color-mode", help="Channels (default: from the data, or the --init run's)."
-    ),
-    init: Path | None = typer.Option(
-        None,
-        "--init",
-        metavar="RUN_DIR",
-        help="Start from this run's weights (fine-tuning; its architecture, size and colour mode are kept); "
-        "'prior' = the shipped expression model (the default for face crops), 'none' = from scratch.",
-    ),
-    cross_fit: int = typer.Option(
-        0,
-        "--cross-fit",
-        metavar="K",
-        help="Also train K models on K group-aware folds of training+validation: out-of-fold "
-        "probabilities for every image (out_of_fold.csv), the evidence for label review (0: off).",
-    ),
-    clean_labels: bool = typer.Option(
-        False,
-        "--clean-labels/--keep-labels",
-        help="Leave out of training the images whose labels models that never saw them dispute "
-        "(out-of-fold, or the prior's on face crops; cleanlab); listed in split.csv as label_issue.",
-    ),
-    test_dir: Path | None = typer.Option(None, "--test-dir", help="An external labelled test set."),
-    mixed_precision: bool | None = typer.Option(
-        None,
-        "--mixed-precision/--full-precision",
-        help="float16 on GPUs, bfloat16 on CPUs (default: bfloat16 on CPUs that compute it natively).",
-    ),
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
+    data_dir: Annotated[
+        Path | None, typer.Argument(help="<label>/<images> tree (default: <data>/curated).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default: runs/<time>-<arch>).")
+    ] = None,
+    arch: Annotated[
+        Arch | None,
+        typer.Option("--arch", help=f"Architecture (default: {models.DEFAULT}, or the --init run's)."),
+    ] = None,
+    epochs: Annotated[
+        int, typer.Option("--epochs", min=1, help="Most epochs (early stopping may end sooner).")
+    ] = 30,
+    image_size: Annotated[
+        int | None,
+        typer.Option("--image-size", min=16, help="Pixels per side (default: 256 for seed, 128 otherwise)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seeds the split, the weights and the shuffling.")
+    ] = 1337,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per training step.")] = 32,
+    color_mode: Annotated[
+        ColorMode | None,
+        typer.Option("--color-mode", help="Channels (default: from the data, or the --init run's)."),
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            "--init",
+            metavar="RUN_DIR",
+            help="Start from this run's weights (fine-tuning; its architecture, size and colour mode "
+            "are kept); 'prior' = the shipped expression model (the default for face crops), "
+            "'none' = from scratch.",
+        ),
+    ] = None,
+    cross_fit: Annotated[
+        int,
+        typer.Option(
+            "--cross-fit",
+            metavar="K",
+            help="Also train K models on K group-aware folds of training+validation: out-of-fold "
+            "probabilities for every image (out_of_fold.csv), the evidence for label review (0: off).",
+        ),
+    ] = 0,
+    clean_labels: Annotated[
+        bool,
+        typer.Option(
+            "--clean-labels/--keep-labels",
+            help="Leave out of training the images whose labels models that never saw them dispute "
+            "(out-of-fold, or the prior's on face crops; cleanlab); listed in split.csv as label_issue.",
+        ),
+    ] = False,
+    test_dir: Annotated[
+        Path | None, typer.Option("--test-dir", help="An external labelled test set.")
+    ] = None,
+    mixed_precision: Annotated[
+        bool | None,
+        typer.Option(
+            "--mixed-precision/--full-precision",
+            help="float16 on GPUs, bfloat16 on CPUs (default: bfloat16 on CPUs that compute it natively).",
+        ),
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     if cross_fit == 1 or cross_fit < 0:
         raise UsageError("--cross-fit takes 0 (off) or at least 2 folds")
@@ -149,24 +172,38 @@ def _with_model(run_dir: Path, job: Callable[[Run], T]) -> T:
     return job(open_run(run_dir))
 
 
-FacesOpt = typer.Option(
-    False, "--faces", help="Find the faces, classify each; a picture's label is their area-weighted mean."
-)
+FacesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--faces", help="Find the faces, classify each; a picture's label is their area-weighted mean."
+    ),
+]
+
+
+def _inside(data: Path | None, path: str) -> str:
+    """With --data, a relative path names something in the workspace (runs/latest, curated, raw/...)."""
+    if data is None or Path(path).is_absolute() or path == PRIOR:
+        return path
+    return str(resolve_data_dir(data) / path)
 
 
 evaluate_app = typer.Typer(add_completion=False)
 
 
-@evaluate_app.command(help="Score a run (or model.keras) on a labelled folder tree.")
+@evaluate_app.command(
+    help="Score a run (or model.keras) on a labelled folder tree; "
+    "with --data, relative paths are read in the workspace."
+)
 @one_line_errors("evaluate")
 def evaluate(
-    run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
-    data_dir: Path = typer.Argument(..., help="<label>/<images> tree."),
-    faces: bool = FacesOpt,
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
+    run_dir: Annotated[Path, typer.Argument(help="Run directory or its model.keras.")],
+    data_dir: Annotated[Path, typer.Argument(help="<label>/<images> tree.")],
+    faces: FacesOpt = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     job = face_scoring.evaluate_faces if faces else scoring.evaluate
+    run_dir, data_dir = Path(_inside(data, str(run_dir))), Path(_inside(data, str(data_dir)))
     result = _with_model(run_dir, lambda run: job(run, data_dir))
     if as_json:
         print(json.dumps(result))
@@ -181,16 +218,20 @@ def evaluate(
 predict_app = typer.Typer(add_completion=False)
 
 
-@predict_app.command(help="Label and probability for each image (files, folders or globs).")
+@predict_app.command(
+    help="Label and probability for each image (files, folders or globs); "
+    "with --data, relative paths are read in the workspace."
+)
 @one_line_errors("predict")
 def predict(
-    run_dir: Path = typer.Argument(..., help="Run directory or its model.keras."),
-    paths: list[str] = typer.Argument(..., help="Images, folders or glob patterns."),
-    faces: bool = FacesOpt,
-    data: Path | None = DataOpt,
-    as_json: bool = JsonOpt,
+    run_dir: Annotated[Path, typer.Argument(help="Run directory or its model.keras.")],
+    paths: Annotated[list[str], typer.Argument(help="Images, folders or glob patterns.")],
+    faces: FacesOpt = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     job = face_scoring.predict_faces if faces else scoring.predict
+    run_dir, paths = Path(_inside(data, str(run_dir))), [_inside(data, p) for p in paths]
     results = _with_model(run_dir, lambda run: job(run, paths))
     if as_json:
         print(json.dumps([asdict(r) for r in results]))

@@ -168,7 +168,7 @@ def pipeline(
 
     Fixed parallelism instead of tf.data's autotuning: Keras makes a new iterator every epoch,
     and tearing one down waits for the autotuner's background thread, which stalled each
-    epoch end by up to 30 s on this 2-core machine (a tenth of a FER2013 run's time).
+    epoch end by up to 30 s on a 2-core machine (a tenth of a FER2013 run's time).
     """
     import tensorflow as tf
 

@@ -48,7 +48,8 @@ def compact(image_size: int, channels: int, n_classes: int):
     """The default: conv blocks with batch norm, global pooling, dropout; trained on augmented
     copies (AUGMENTED: in the input pipeline, where a shift is a cheap crop).
 
-    Sized for a 2-core CPU: 17 epochs of FER2013 at 48 px in 12 to 14 minutes. There it
+    Sized for a 2-core CPU, where FER2013 at 48 px trains in a quarter of an hour (README,
+    bench/train_benchmark.py). There it
     underfits rather than overfits (training accuracy still rising at the end), so on large
     sets augmentation is light (mirror, shifts): rotation, zoom and contrast cost accuracy per
     minute. Small sets overfit and get all of them (train.recipe).

@@ -8,7 +8,6 @@ roc.png, report.html, tensorboard/
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,22 +46,6 @@ class Run:
             return keras.models.load_model(self.path / "model.keras")
         except Exception as exc:  # a truncated zip, a foreign file, a newer Keras: all one line
             raise DataError(f"{self.path / 'model.keras'} cannot be loaded ({type(exc).__name__})") from None
-
-
-def quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CUDA probing on CPU machines) muted."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as sink:
-            os.dup2(sink.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices("GPU")
-            tf.get_logger().setLevel("ERROR")  # retracing notes when several models predict in one process
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def open_run(target: Path) -> Run:

@@ -307,10 +307,26 @@ def cross_fit(
     return out, fold_of, ensemble
 
 
-def label_issues(given: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Which labels the evidence disputes: cleanlab's confident learning (a boolean mask)."""
+def label_issues(given: np.ndarray, probs: np.ndarray, units: list[str] | None = None) -> np.ndarray:
+    """Which labels the evidence disputes: cleanlab's confident learning (a boolean mask).
+
+    `units`: what each label was given to. Face crops inherit their picture's label, and a
+    picture is scored by its faces together; so a label is judged per picture (its duplicate
+    group), on the mean of its crops' probabilities, and a disputed picture leaves all its
+    crops out. Judged crop by crop, a "happy people" photo's one unsmiling face was cut, and
+    the fine-tune learnt less of how such pictures are labelled (bench/faces_kfold.py).
+    """
     from cleanlab.filter import find_label_issues
 
+    if units is not None:
+        index = {unit: n for n, unit in enumerate(dict.fromkeys(units))}
+        at = np.array([index[u] for u in units])
+        counts = np.bincount(at)
+        pooled = np.zeros((len(index), probs.shape[1]))
+        np.add.at(pooled, at, probs)
+        unit_given = np.zeros(len(index), dtype=int)
+        unit_given[at] = given  # one label per unit: the export gives a group one label
+        return label_issues(unit_given, pooled / counts[:, None])[at]
     if min(np.bincount(given, minlength=probs.shape[1])) < 2:
         return np.zeros(len(given), dtype=bool)  # confident learning needs every class
     return find_label_issues(given, probs, filter_by="prune_by_noise_rate", n_jobs=1)  # no forks beside TF
@@ -410,7 +426,8 @@ def train(
     )
     left_out: list[tuple[str, str, str, float]] = []  # for the report, likeliest wrong first
     if clean and probs is not None:
-        mask = label_issues(np.array([index[i.label] for i in pool]), probs)
+        units = [i.group for i in pool] if faces else None  # crops: judged by picture
+        mask = label_issues(np.array([index[i.label] for i in pool]), probs, units)
         assignment.update({i.path: splits.LABEL_ISSUE for i, bad in zip(pool, mask, strict=True) if bad})
         read = probs.argmax(axis=1)
         left_out = sorted(

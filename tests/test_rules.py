@@ -1,0 +1,60 @@
+"""In-process checks of the pure rules the stages share: labels, thresholds, conflicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from common.errors import UsageError
+from common.labels import check_label, is_label, slugify
+from common.workspace import raw_path
+from curation.decisions import Decision, conflicted_groups
+from trainer.metrics import choose_threshold
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [("Happy People!", "happy-people"), ("  sad   faces ", "sad-faces"), ("Ünïcödé smile", "unicode-smile"),
+     ("../../etc/passwd", "etc-passwd"), ("😀", ""), ("x" * 100, "x" * 64)],
+)  # fmt: skip
+def test_slugify_gives_a_safe_folder_name_or_nothing(text: str, slug: str):
+    assert slugify(text) == slug
+    assert slug == "" or is_label(slug)
+
+
+@pytest.mark.parametrize("label", ["../x", "/abs", "Happy", "a b", "", ".hidden", "x" * 65, "sad\n", None, 3])
+def test_what_is_not_a_label(label):
+    assert not is_label(label)
+
+
+def test_check_label_is_bad_usage_naming_the_rule():
+    assert check_label("happy-1") == "happy-1"
+    with pytest.raises(UsageError, match="lower-case letters") as caught:
+        check_label("../etc")
+    assert caught.value.exit_code == 2
+
+
+def test_raw_path_is_content_addressed_under_the_label():
+    sha = "ab" * 32
+    assert raw_path("happy", sha, "jpg") == f"raw/happy/{sha[:16]}.jpg"
+
+
+def test_threshold_is_the_best_balanced_accuracy_and_ties_go_to_one_half():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    assert choose_threshold(y, np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.9])) == pytest.approx(0.35)
+    assert choose_threshold(y, np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])) == 0.5  # any in (0.3, 0.7]
+    assert choose_threshold(np.array([1, 1]), np.array([0.2, 0.3])) == 0.5  # one class: nothing to tune
+    assert choose_threshold(y, np.full((6, 2), 0.5)) == 0.5  # softmax: argmax, no threshold
+
+
+def _row(path: str, label: str, group: str | None) -> dict[str, str | None]:
+    return {"path": path, "label": label, "group_id": group}
+
+
+def test_a_group_conflicts_while_its_kept_members_disagree():
+    rows = [_row("a", "happy", "g1"), _row("b", "sad", "g1"), _row("c", "happy", "g2"),
+            _row("d", "happy", "g2"), _row("e", "sad", None)]  # fmt: skip
+    assert conflicted_groups(rows, {}) == {"g1"}
+    assert conflicted_groups(rows, {"b": Decision("happy", False)}) == set()  # relabelled
+    assert conflicted_groups(rows, {"a": Decision("happy", True)}) == set()  # one side rejected
+    assert conflicted_groups(rows, {"d": Decision("sad", False)}) == {"g1", "g2"}
