@@ -54,12 +54,15 @@ def os_error_line(exc: OSError) -> str:
 
 
 def one_line_errors(
-    command: str, on_interrupt: str = "interrupted"
+    command: str,
+    on_interrupt: str = "interrupted",
+    lost_database: Callable[[Exception], bool] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Wrap a command's function: whatever stops it ends as one line on stderr and an exit code.
 
     `HappysadError` says its own line and code; an `OSError` (a full disk, an unwritable path)
-    and a `sqlite3.Error` (a damaged workspace database) become one line and exit 1; Ctrl-C is
+    and a `sqlite3.Error` (a damaged workspace database) become one line and exit 1, as does
+    an error `lost_database` recognises (the review database gone mid-command); Ctrl-C is
     `on_interrupt` and exit 130. Anything else is a bug and keeps its traceback.
     """
 
@@ -77,6 +80,11 @@ def one_line_errors(
             except sqlite3.Error as exc:
                 detail = first_line(exc)
                 raise fail(command, f"a workspace database is damaged or unreadable ({detail})") from None
+            except Exception as exc:
+                if lost_database is None or not lost_database(exc):
+                    raise
+                detail = first_line(exc)[:200]
+                raise fail(command, f"the review database stopped answering ({detail}); rerun") from None
 
         return run
 

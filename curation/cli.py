@@ -28,6 +28,7 @@ from faces import crops, detectors
 T = TypeVar("T")
 
 Detector = choices("Detector", detectors.DETECTORS)
+guarded = one_line_errors("curate", lost_database=database.lost)
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Curate the workspace's images.")
 
 
@@ -91,7 +92,7 @@ def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncRep
 
 
 @app.command("import", help="Copy a folder tree (label = sub-folder name) into the workspace.")
-@one_line_errors("curate")
+@guarded
 def import_(
     source: Annotated[Path, typer.Argument(help="Folder with one sub-folder per label.")],
     data: DataOpt = None,
@@ -109,7 +110,7 @@ def import_(
 
 
 @app.command(help="Decode every new image fully; flag corrupt, non-image, small, animated files and bombs.")
-@one_line_errors("curate")
+@guarded
 def scan(
     data: DataOpt = None,
     as_json: JsonOpt = False,
@@ -131,7 +132,7 @@ def scan(
 
 
 @app.command(help="Group exact and near duplicates (perceptual hashes); flag cross-label conflicts.")
-@one_line_errors("curate")
+@guarded
 def dedupe(
     data: DataOpt = None,
     as_json: JsonOpt = False,
@@ -152,7 +153,7 @@ def dedupe(
 
 
 @app.command(help="Build or update the FiftyOne dataset and open the App for label review.")
-@one_line_errors("curate")
+@guarded
 def review(
     data: DataOpt = None,
     as_json: JsonOpt = False,
@@ -204,7 +205,7 @@ def review(
 
 
 @app.command(help="Find faces in every kept image (FiftyOne detections); tag images without one no_face.")
-@one_line_errors("curate")
+@guarded
 def faces(
     data: DataOpt = None,
     as_json: JsonOpt = False,
@@ -234,7 +235,7 @@ def faces(
 
 
 @app.command(help="Write curated class folders and manifest.csv for the trainer.")
-@one_line_errors("curate")
+@guarded
 def export(
     data: DataOpt = None,
     as_json: JsonOpt = False,
@@ -271,7 +272,7 @@ def export(
 
 
 @app.command(help="Counts per label and flag, duplicate groups, conflicts, pending review.")
-@one_line_errors("curate")
+@guarded
 def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         catalog.sync_collection()

@@ -48,3 +48,10 @@ def _log_to_stderr() -> None:
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
                 handler.setStream(sys.stderr)
+
+
+def lost(exc: Exception) -> bool:
+    """Whether `exc` is MongoDB going away mid-command (pymongo's errors; checked without
+    importing pymongo, a sixth of a second that commands without the database need not pay)."""
+    errors = sys.modules.get("pymongo.errors")
+    return errors is not None and isinstance(exc, errors.PyMongoError)

@@ -27,6 +27,16 @@ class LiveSite:
     site: FixtureSite
 
 
+SLOWEST_FIRST = ("test_loop.py", "test_trainer.py", "test_faces.py")  # by measured duration
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first: on two workers (`make test`) they then run beside the rest
+    instead of alone at the end. The order within a file is kept."""
+    rank = {name: n for n, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(scope="session")
 def live() -> Iterator[LiveSite]:
     site = build()
@@ -108,7 +118,19 @@ def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     env = {"FIFTYONE_DATABASE_DIR": str(db), "FIFTYONE_DO_NOT_TRACK": "true",
            "FIFTYONE_DATABASE_VALIDATION": "false"}  # fmt: skip
     env.pop("FIFTYONE_DATABASE_URI", None)
+    # FiftyOne stops its mongod when its last client exits, and a CLI call that starts it again
+    # while the last one is still shutting down can find it gone (seen on two busy workers). One
+    # client held open for the session keeps one mongod up for every command the tests run.
+    keeper = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nimport fiftyone as fo\nfo.list_datasets()\nprint('up', flush=True)\n"
+         "sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, **env},
+    )  # fmt: skip
+    assert keeper.stdout is not None and keeper.stdout.readline().strip() == "up", "mongod did not start"
     yield env
+    assert keeper.stdin is not None
+    keeper.stdin.close()
+    keeper.wait(timeout=120)
     subprocess.run(["pkill", "-f", f"mongod.*{db}"], check=False)
 
 

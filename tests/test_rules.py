@@ -58,3 +58,40 @@ def test_a_group_conflicts_while_its_kept_members_disagree():
     assert conflicted_groups(rows, {"b": Decision("happy", False)}) == set()  # relabelled
     assert conflicted_groups(rows, {"a": Decision("happy", True)}) == set()  # one side rejected
     assert conflicted_groups(rows, {"d": Decision("sad", False)}) == {"g1", "g2"}
+
+
+def test_one_line_errors_maps_what_may_stop_any_command(capsys):
+    import errno
+
+    import typer
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from common.cli import one_line_errors
+    from curation.database import lost
+
+    def ends(exc: BaseException) -> tuple[int, str]:
+        @one_line_errors("curate", lost_database=lost)
+        def command() -> None:
+            raise exc
+
+        with pytest.raises(typer.Exit) as ended:
+            command()
+        return ended.value.exit_code, capsys.readouterr().err.strip()
+
+    gone = ServerSelectionTimeoutError(
+        "localhost:34207: [Errno 111] Connection refused\nTopology Description: ..."
+    )
+    assert ends(gone) == (1, "curate: error: the review database stopped answering "
+                             "(localhost:34207: [Errno 111] Connection refused); rerun")  # fmt: skip
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/raw/x.jpg")
+    assert ends(full) == (1, "curate: error: No space left on device: /data/raw/x.jpg; "
+                             "free some space and run the command again")  # fmt: skip
+    assert ends(KeyboardInterrupt()) == (130, "curate: error: interrupted")
+    assert ends(UsageError("bad")) == (2, "curate: error: bad")
+
+    @one_line_errors("curate", lost_database=lost)
+    def buggy() -> None:
+        raise ValueError("a bug keeps its traceback")
+
+    with pytest.raises(ValueError):
+        buggy()
