@@ -15,7 +15,7 @@ from pathlib import Path
 
 from collector.manifest import stored_images
 from common import sqlite
-from common.workspace import CURATION
+from common.workspace import CURATION, DATASET_KEY
 from curation.grouping import Group, Member
 from curation.hashing import COLUMNS
 from curation.scan import ScanResult
@@ -221,5 +221,5 @@ class Catalog:
             ).fetchone()[0],
             "searched_for_faces": one("SELECT COUNT(*) FROM face_scans").fetchone()[0],
             "no_face": one("SELECT COUNT(*) FROM face_scans WHERE faces=0 AND error IS NULL").fetchone()[0],
-            "dataset": self.get_meta("fiftyone_dataset"),
+            "dataset": self.get_meta(DATASET_KEY),
         }

@@ -18,7 +18,7 @@ from collector.demo import catalogue
 from curation.decisions import FLAG_TAGS
 from tests.conftest import curate_json, review_app
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]  # the demo: 3-4 minutes alone
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNT = 160  # the demo script's default results per query; the answer key depends on it

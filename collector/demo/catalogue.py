@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from collector.demo import pictures
 from collector.demo.bing import Result
 from collector.demo.server import Request, Response, Site
+from common.workspace import COLLECTION
 
 JPEG = "image/jpeg"
 
@@ -109,7 +110,7 @@ def true_mood(path: str, count: int) -> str | None:
 
 def answer_key(data_dir: Path, count: int) -> dict[str, tuple[str, str | None]]:
     """Workspace path of every image collected from the demo → (its label, what it shows)."""
-    with closing(sqlite3.connect(data_dir / "collection.sqlite")) as db:
+    with closing(sqlite3.connect(data_dir / COLLECTION)) as db:
         rows = db.execute("SELECT url, label, path FROM candidates WHERE status = 'ok'").fetchall()
     return {str(data_dir / p): (label, true_mood(urlparse(url).path, count)) for url, label, p in rows}
 
