@@ -104,6 +104,9 @@ class Pipeline:
         self.downloader = downloader
         self.on_update = on_update or (lambda summary: None)
         self.summary = Summary(job.query, job.label, job.engine, job.limit, str(manifest.data_dir))
+        # staging writes run in threads, which cancelling a worker does not stop: the run waits
+        # for these before clearing .tmp/, or a file staged just after the clear-up would stay
+        self._staging: set[asyncio.Task[Path]] = set()
 
     async def run(self, candidates: AsyncIterable[Candidate]) -> Summary:
         started = time.monotonic()
@@ -123,6 +126,7 @@ class Pipeline:
             for task in (producer, stopper, *workers):
                 task.cancel()
             outcomes = await asyncio.gather(producer, stopper, *workers, return_exceptions=True)
+            await asyncio.gather(*self._staging, return_exceptions=True)
             self.store.clear_staging()  # what workers stopped at --limit had staged (the lock is ours)
             if hasattr(candidates, "aclose"):
                 with contextlib.suppress(Exception):
@@ -214,7 +218,10 @@ class Pipeline:
         try:
             try:
                 fetched, info, note = await self._acquire(row)
-                staged = await asyncio.to_thread(self.store.stage, fetched.content)
+                staging = asyncio.create_task(asyncio.to_thread(self.store.stage, fetched.content))
+                self._staging.add(staging)
+                staging.add_done_callback(self._staging.discard)
+                staged = await asyncio.shield(staging)  # a cancelled worker leaves it to finish
                 self._write(row, fetched, info, note, staged)
             except Rejected as rejection:
                 self._reject(row, rejection)
