@@ -33,7 +33,7 @@ lint: install
 # Two workers at most (the tests drive TensorFlow, Chromium and mongod; most wait on one of them
 # part of the time): 545 s instead of 854 s on this 2-core machine. A test file stays on one
 # worker, so its module fixtures (the demo run, a trained model) are built once; files go out
-# in collection order, the slowest first (tests/conftest.py), not largest-first.
+# in collection order, the demo's first (tests/conftest.py), not largest-first.
 test: browser lint
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
