@@ -87,7 +87,7 @@ def _pictures(run: Run) -> dict[str, str]:
     By content, so a raw file matches its hard link or copy in the export the run read; a
     face crop stands for the picture it was cut from (export --faces records its sha256).
     """
-    root = Path(run.config.get("data_dir") or ".")
+    root = run.data_dir or Path(".")
     rows = _rows(root / EXPORT_MANIFEST)
     cut_from = {str((root / r["path"]).resolve()): r.get("image_sha256") for r in rows}
     return {

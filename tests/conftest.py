@@ -10,12 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import typer
 
 from collector.demo.server import serve
 from tests.fixture_site import FixtureSite, build
@@ -26,6 +28,9 @@ class LiveSite:
     url: str
     site: FixtureSite
 
+
+# what the commands print, as the tests read it, whether they run in a subprocess or in here
+os.environ.update({"NO_COLOR": "1", "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 SLOWEST = "test_loop.py"  # the demo end to end: a quarter of the suite's time
 
@@ -105,6 +110,18 @@ def run_cli(
     )
 
 
+def invoke(app: typer.Typer, name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a command's Typer app in this process with Typer's test runner; the result reads as
+    `run_cli`'s does (exit code, stdout, stderr), with a traceback on stderr if one escaped."""
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, list(args), prog_name=name)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess([name, *args], result.exit_code, result.stdout, stderr)
+
+
 def curate_json(*args: str, data: Path, env: dict[str, str] | None = None) -> dict:
     result = run_cli("curate", *args, "--json", data=data, env=env)
     assert result.returncode == 0, result.stderr
@@ -128,10 +145,11 @@ def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     )  # fmt: skip
     assert keeper.stdout is not None and keeper.stdout.readline().strip() == "up", "mongod did not start"
     yield env
+    # FiftyOne's service stops mongod once its last client is gone: the keeper now, or this
+    # process at its exit (tests that use FiftyOne in-process), whose exit hook still queries it
     assert keeper.stdin is not None
     keeper.stdin.close()
     keeper.wait(timeout=120)
-    subprocess.run(["pkill", "-f", f"mongod.*{db}"], check=False)
 
 
 def _free_port() -> int:

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -94,7 +95,7 @@ def test_planted_mislabels_rank_near_the_top(demo):
     assert summary["planted_left_out"] >= 1
 
 
-def test_app_shows_the_likely_mislabelled_view(demo, fiftyone_env):
+def test_app_shows_the_likely_mislabelled_view(demo, fiftyone_env, tmp_path):
     from playwright.sync_api import sync_playwright
 
     from collector.browser import LAUNCH_ARGS, locate
@@ -110,14 +111,28 @@ def test_app_shows_the_likely_mislabelled_view(demo, fiftyone_env):
         page.goto(f"{url}/datasets/{dataset.name}?view=likely-mislabelled")
         page.get_by_text(re.compile(rf"^{expected} samples?$")).first.wait_for(timeout=60_000)
         page.locator('[data-cy="looker"]').first.wait_for()
-        page.screenshot(path=str(data / "view.png"))
+        page.screenshot(path=str(tmp_path / "view.png"))
         browser.close()
-    assert (data / "view.png").stat().st_size > 10_000
+    assert (tmp_path / "view.png").stat().st_size > 10_000
 
 
-def test_second_round_uses_the_corrections(demo, fiftyone_env):
-    """Relabel what the model disputes (as a reviewer does in the App), export, train again."""
+@pytest.fixture
+def own_copy(demo, tmp_path, fiftyone_env) -> Path:
+    """The demo's workspace copied, with a review dataset of its own made as a user makes one
+    (`curate review --predictions` with the demo's run): what a test changes there, no other
+    test sees."""
     data, _ = demo
+    copy = tmp_path / "demo-data"
+    shutil.copytree(data, copy, symlinks=True)
+    reviewed = curate_json("review", "--no-app", "--predictions", str(copy / "runs" / "round-1"), data=copy,
+                           env=fiftyone_env)  # fmt: skip
+    assert reviewed["dataset"] != _dataset(data).name and reviewed["predictions"]["evidence"]["out_of_fold"]
+    return copy
+
+
+def test_second_round_uses_the_corrections(own_copy, fiftyone_env):
+    """Relabel what the model disputes (as a reviewer does in the App), export, train again."""
+    data = own_copy
     key = catalogue.answer_key(data, COUNT)
     dataset = _dataset(data)
     fixed = 0
@@ -139,5 +154,6 @@ def test_second_round_uses_the_corrections(demo, fiftyone_env):
         capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "vs previous run" in result.stdout and "round-1" in result.stdout
-    assert "data changed" in result.stdout  # another export, so another test set
+    said = " ".join(result.stdout.split())  # as read, whatever the terminal's width wrapped
+    assert "vs previous run" in said and "round-1" in said
+    assert "data changed" in said  # another export, so another test set

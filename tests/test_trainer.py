@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import invoke
 from tests.trainer_data import make_tree
 
 
-def run(command: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-c", f"import trainer.cli as m; m.{command}_main()", *args],
-                          capture_output=True, text=True, timeout=timeout, env=env)  # fmt: skip
+def run(command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`train`, `evaluate` or `predict` in this process: TensorFlow starts once per test worker,
+    not once per call (5 s each); tests/test_help.py runs them as processes."""
+    from trainer import cli
+
+    return invoke(getattr(cli, f"{command}_app"), command, *args)
 
 
 def run_json(command: str, *args: str):
@@ -284,6 +285,26 @@ def test_a_run_is_compared_with_the_previous_run_on_the_same_data(tmp_path):
     assert result.previous == str(tmp_path / "b") and not result.same_data
     assert result.delta == {"accuracy": 0.05, "balanced_accuracy": -0.05, "roc_auc": 0.0}
     assert compare(new, {"data_dir": "/new", "data_fingerprint": "x"}, {"test": {}}) is None
+
+
+def test_the_runs_of_a_copied_workspace_compare_within_the_copy(tmp_path):
+    """Runs record their data folder relative to themselves too: in a copy (or a moved
+    workspace) they point at its export, not the original's, and still find each other."""
+    from trainer.compare import compare
+
+    for workspace in ("original", "copy"):
+        (tmp_path / workspace / "curated").mkdir(parents=True)
+    old = _fake_run(tmp_path / "copy" / "runs" / "a", str(tmp_path / "original" / "curated"), "f1",
+                    "2026-01-01T10:00:00", 0.70)  # fmt: skip
+    config = json.loads((old / "config.json").read_text()) | {"data_dir_from_run": "../../curated"}
+    (old / "config.json").write_text(json.dumps(config))
+    new = tmp_path / "copy" / "runs" / "b"
+    new.mkdir()
+    mine = {"data_dir": str(tmp_path / "copy" / "curated"), "data_dir_from_run": "../../curated",
+            "data_fingerprint": "f2"}  # fmt: skip
+    assert compare(new, mine, {"test": {"accuracy": 0.8}}).previous == str(old)
+    (tmp_path / "copy" / "curated").rmdir()  # the relative folder gone: the recorded path decides
+    assert compare(new, mine, {"test": {"accuracy": 0.8}}) is None
 
 
 def test_start_from_copies_every_matching_layer():

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainer.run import data_dir_of
+
 HEADLINE = ("accuracy", "balanced_accuracy", "roc_auc")
 
 
@@ -24,6 +26,7 @@ class Comparison:
 def previous_run(run: Path, config: dict) -> Path | None:
     """The newest other run beside `run` trained on the same data folder."""
     found = []
+    here = data_dir_of(run, config)
     for other in run.parent.iterdir():
         cfg_path = other / "config.json"
         hidden = other.name.startswith(".")  # a run being written, or being replaced
@@ -33,7 +36,7 @@ def previous_run(run: Path, config: dict) -> Path | None:
             cfg = json.loads(cfg_path.read_text())
         except (OSError, ValueError):
             continue
-        if cfg.get("data_dir") == config["data_dir"] and (other / "metrics.json").is_file():
+        if data_dir_of(other, cfg) == here and (other / "metrics.json").is_file():
             found.append((cfg.get("created", ""), other))
     return max(found)[1] if found else None
 

@@ -39,6 +39,10 @@ class Run:
         """The shipped model, which never saw the user's data (independent evidence)."""
         return self.path == PRIOR_DIR
 
+    @property
+    def data_dir(self) -> Path | None:
+        return data_dir_of(self.path, self.config)
+
     def load_model(self):
         import keras
 
@@ -46,6 +50,15 @@ class Run:
             return keras.models.load_model(self.path / "model.keras")
         except Exception as exc:  # a truncated zip, a foreign file, a newer Keras: all one line
             raise DataError(f"{self.path / 'model.keras'} cannot be loaded ({type(exc).__name__})") from None
+
+
+def data_dir_of(run: Path, config: dict) -> Path | None:
+    """The folder a run was trained on. Recorded relative to the run as well, so the runs of a
+    copied or moved workspace point into it (its export) rather than into the original's."""
+    relative = config.get("data_dir_from_run")
+    if relative and (run / relative).is_dir():
+        return (run / relative).resolve()
+    return Path(config["data_dir"]) if config.get("data_dir") else None
 
 
 def open_run(target: Path) -> Run:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import platform
 import shutil
 from collections import Counter
@@ -476,6 +477,7 @@ def train(
         "left_out": issues,
         "out_of_fold": OUT_OF_FOLD if evidence == "out_of_fold" else None,
     }
+    config["data_dir_from_run"] = os.path.relpath(cfg.data_dir.resolve(), final.resolve())
     fitted.model.save(run / "model.keras")
     (run / "config.json").write_text(json.dumps(config, indent=2))
     (run / "metrics.json").write_text(json.dumps(results, indent=2))
