@@ -124,7 +124,7 @@ def main_command(
         allow_private=allow_private,
     )
     if urls_only is not None:
-        count = asyncio.run(candidate_list(job, urls_only, endpoint, browser_path))
+        count = asyncio.run(candidate_list(job, urls_only, settings, endpoint, browser_path))
         result = {
             "query": query,
             "label": chosen_label,
@@ -139,7 +139,7 @@ def main_command(
     summary = _run(job, data_dir, settings, endpoint, browser_path, show_progress)
     if json_out:
         print(json.dumps(summary.as_dict()))
-    else:
+    elif summary.found or summary.resumed or summary.skipped:  # else the error line says it all
         Console().print(_table(summary))
     if summary.error:
         raise CollectError(summary.error)

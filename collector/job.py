@@ -1,19 +1,36 @@
-"""What `collect` runs: an engine in a browser as the reader, then the pipeline or a URL list."""
+"""What `collect` runs: an engine's reads as the reader, then the pipeline or a URL list."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 
 from collector.browser import browser_context
 from collector.downloader import Downloader, DownloadSettings
-from collector.engines import Candidate, get_engine
+from collector.engines import Candidate, Engine, get_engine
+from collector.engines.base import Fetch
 from collector.errors import CollectError
 from collector.manifest import Manifest
 from collector.pipeline import Job, Pipeline, Summary
 from collector.store import RawStore
 from common.labels import check_label
 from common.workspace import exclusive
+
+Reader = Callable[[Fetch], AsyncIterable[Candidate]]  # given the downloader's fetch
+
+
+async def read(
+    engine: Engine, query: str, browser_path: str | None, fetch: Fetch
+) -> AsyncIterator[Candidate]:
+    """An engine's candidates: what it finds without a browser first, then what it finds in
+    headless Chromium. Chromium starts only when the job wants more than the first read gave,
+    and closes as soon as the engine has no more: the last downloads do not wait for it."""
+    for candidate in await engine.first_read(query, fetch):
+        yield candidate
+    async with browser_context(browser_path, engine.loads_images) as context:
+        async for candidate in engine.search(context, query):
+            yield candidate
 
 
 async def collect(
@@ -24,17 +41,16 @@ async def collect(
     browser_path: str | None = None,
     on_update: Callable[[Summary], None] | None = None,
 ) -> Summary:
-    """Search with the job's engine in headless Chromium and download what it finds."""
+    """Search with the job's engine and download what it finds."""
     engine = get_engine(job.engine, endpoint)
-    async with browser_context(browser_path, engine.loads_images) as context:
-        return await download(job, data_dir, settings, engine.search(context, job.query), on_update)
+    return await download(job, data_dir, settings, partial(read, engine, job.query, browser_path), on_update)
 
 
 async def download(
     job: Job,
     data_dir: Path,
     settings: DownloadSettings,
-    candidates: AsyncIterable[Candidate],
+    reader: Reader,
     on_update: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Run the downloader and writer over any reader of candidates (an engine, a URL list)."""
@@ -43,11 +59,15 @@ async def download(
     with exclusive(data_dir, "collect"), Manifest(data_dir) as manifest:
         async with Downloader(settings) as downloader:
             pipeline = Pipeline(job, manifest, RawStore(data_dir), downloader, on_update)
-            return await pipeline.run(candidates)
+            return await pipeline.run(reader(downloader.fetch))
 
 
 async def candidate_list(
-    job: Job, out: Path, endpoint: str | None = None, browser_path: str | None = None
+    job: Job,
+    out: Path,
+    settings: DownloadSettings,
+    endpoint: str | None = None,
+    browser_path: str | None = None,
 ) -> int:
     """Write up to `job.limit` candidates as Parquet in img2dataset's input layout.
 
@@ -61,8 +81,8 @@ async def candidate_list(
     engine = get_engine(job.engine, endpoint)
     rows: list[dict[str, object]] = []
     seen: set[str] = set()
-    async with browser_context(browser_path, engine.loads_images) as context:
-        results = engine.search(context, job.query)
+    async with Downloader(settings) as downloader:
+        results = read(engine, job.query, browser_path, downloader.fetch)
         async for candidate in results:
             if candidate.url in seen:
                 continue

@@ -1,9 +1,11 @@
 """reader → downloader → writer, with a manifest row recording every candidate's fate.
 
-The reader is any async iterable of candidates (an engine in a browser, or a plain
-list); the downloader fetches and checks; the writer stores unique bytes once. The
-run stops when `limit` new, valid, unique images are stored for the label, and
-continues where an earlier run stopped: unfinished rows first, known URLs skipped.
+The reader is any async iterable of candidates (an engine's reads, or a plain list); the
+downloader fetches and checks; the writer stores unique bytes once. The run stops when
+`limit` new, valid, unique images are stored for the label, and continues where an earlier
+run stopped: unfinished rows first, known URLs skipped. A candidate is pulled only while the
+images stored and those in hand are fewer than the limit, so an engine reads (scrolls, starts
+a browser) only as far as the job needs.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class Pipeline:
         # staging writes run in threads, which cancelling a worker does not stop: the run waits
         # for these before clearing .tmp/, or a file staged just after the clear-up would stay
         self._staging: set[asyncio.Task[Path]] = set()
+        self._in_hand = 0  # rows queued or being handled; with summary.ok, what may yet be stored
+        self._room = asyncio.Condition()
 
     async def run(self, candidates: AsyncIterable[Candidate]) -> Summary:
         started = time.monotonic()
@@ -147,24 +151,34 @@ class Pipeline:
         self, candidates: AsyncIterable[Candidate], queue: asyncio.Queue[Row | None], workers: int
     ) -> None:
         job, summary = self.job, self.summary
-        queued: set[str] = set()
+        resumed: set[str] = set()
+        named: set[str] = set()  # a reader may name a URL again (the page engine reads a page twice)
         try:
             for row in self.manifest.unfinished(job.label, job.query, job.retry_failed):
-                queued.add(row.url)
+                resumed.add(row.url)
                 summary.resumed += 1
+                self._in_hand += 1
                 await queue.put(row)
-            rank = 0
-            async for candidate in candidates:
-                rank += 1
-                if candidate.url in queued:
+            reader = aiter(candidates)
+            while True:
+                async with self._room:  # a candidate is pulled only when the job could use it
+                    await self._room.wait_for(lambda: summary.ok + self._in_hand < job.limit)
+                try:
+                    candidate = await anext(reader)
+                except StopAsyncIteration:
+                    break
+                if candidate.url in named:
                     continue
-                row = self.manifest.add(job.query, job.label, job.engine, rank, candidate)
+                named.add(candidate.url)
+                if candidate.url in resumed:
+                    continue
+                row = self.manifest.add(job.query, job.label, job.engine, len(named), candidate)
                 if row is None:
                     summary.skipped += 1
                     continue
-                queued.add(candidate.url)
                 summary.found += 1
                 self.on_update(summary)
+                self._in_hand += 1
                 await queue.put(row)
         except CollectError as exc:
             summary.error = str(exc)
@@ -184,6 +198,9 @@ class Pipeline:
                 await self._handle(row)
                 if self.summary.ok >= self.job.limit:
                     stop.set()
+                async with self._room:
+                    self._in_hand -= 1
+                    self._room.notify_all()
         except Exception:
             stop.set()
             raise

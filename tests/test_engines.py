@@ -145,3 +145,52 @@ def test_chromium_gives_up_its_sandbox_only_as_root():
     from collector.browser import LAUNCH_ARGS
 
     assert ("--no-sandbox" in LAUNCH_ARGS) == (os.geteuid() == 0)
+
+
+@pytest.mark.parametrize(
+    ("srcset", "largest"),
+    [("a.jpg 400w, b.jpg 1200w, c.jpg 800w", "b.jpg"), ("a.jpg 1x, b.jpg 2x", "b.jpg"), ("a.jpg 2x, b.jpg", "a.jpg"),
+     ("a.jpg huge, b.jpg 10w", "b.jpg"), ("solo.jpg", "solo.jpg"), ("", None), (None, None)],
+)  # fmt: skip
+def test_the_largest_srcset_entry_wins(srcset, largest):
+    from collector.engines import page
+
+    assert page.largest(srcset) == largest
+
+
+def test_the_served_html_names_what_needs_no_rendering():
+    """The page engine's first read, without a browser: every embedding style in the HTML as
+    served; CSS backgrounds and images added by scripts are left to Chromium."""
+    from collector.engines.page import candidates, served_records
+    from tests.fixture_site import GALLERY
+
+    url = "http://127.0.0.1:8000/gallery.html"
+    base, records = served_records(GALLERY.encode(), url)
+    assert base == url
+    found = {c.url.rsplit("/", 1)[1]: c for c in candidates(records, base, url)}
+    assert {
+        "ok-101.jpg",
+        "ok-103.jpg",
+        "ok-104.jpg",
+        "ok-105.jpg",
+        "ok-106.jpg",
+        "ok-207.jpg",
+        "ok-108.jpg",
+    } <= set(found)
+    assert not {"ok-102.jpg", "ok-109.jpg", "ok-5204.jpg", "ok-5304.jpg", "about.html"} & set(found)
+    assert found["ok-104.jpg"].thumb_url == "http://127.0.0.1:8000/img/ok-5104.jpg"
+    assert found["ok-108.jpg"].title == "full size" and found["ok-103.jpg"].page_url == url
+    page = (
+        b'<base href="https://cdn.example/p/"><base href="/ignored/"><img src="x.jpg"><source srcset="y.jpg">'
+    )
+    base, records = served_records(page, url)
+    assert [c.url for c in candidates(records, base, url)] == ["https://cdn.example/p/x.jpg"]
+
+
+def test_a_page_whose_html_names_enough_images_never_starts_the_browser(live: LiveSite, tmp_path: Path):
+    summary = run_json("gallery", "--engine", "page", "--endpoint", f"{live.url}/gallery.html", "--limit", "3",
+                       "--browser-path", "/nonexistent/chromium", data=tmp_path)  # fmt: skip
+    assert summary["ok"] == 3 and summary["error"] is None
+    wanting_more = run_collect("gallery", "--engine", "page", "--endpoint", f"{live.url}/gallery.html",
+                               "--limit", "50", "--browser-path", "/nonexistent/chromium", data=tmp_path)  # fmt: skip
+    assert wanting_more.returncode == 1 and "browser not found" in wanting_more.stderr

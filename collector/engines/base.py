@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
+from collector.downloader import Fetched
 from collector.errors import EngineError
 from common.errors import first_line
 
@@ -22,6 +23,9 @@ class Candidate:
     thumb_url: str | None = None
     page_url: str | None = None
     title: str | None = None
+
+
+Fetch = Callable[[str], Awaitable[Fetched]]  # the downloader's: robots.txt, address checks, caps
 
 
 class Engine(ABC):
@@ -39,6 +43,11 @@ class Engine(ABC):
 
     def __init__(self, endpoint: str | None = None) -> None:
         self.endpoint = endpoint or self.default_endpoint
+
+    async def first_read(self, query: str, fetch: Fetch) -> list[Candidate]:
+        """Candidates found without a browser, before `search` (which runs only if the job
+        wants more); none for a search engine, whose results need the browser."""
+        return []
 
     @abstractmethod
     def search(self, context: BrowserContext, query: str) -> AsyncIterator[Candidate]:
