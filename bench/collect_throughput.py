@@ -21,6 +21,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
@@ -98,6 +100,8 @@ def run_happysad(out: Path, urls: list[str], concurrency: int) -> int:
 
 def run_page_command(out: Path, page: str, count: int, concurrency: int) -> int:
     """The whole `collect --engine page` command, as a user runs it (caps lifted)."""
+    _started(out).parent.mkdir(parents=True, exist_ok=True)
+    _started(out).write_text(datetime.now(timezone.utc).isoformat())
     result = subprocess.run(
         [sys.executable, "-m", "collector.cli", "bench", "--engine", "page", "--endpoint", page,
          "--limit", str(count), "--concurrency", str(concurrency), "--per-host", str(concurrency),
@@ -105,6 +109,18 @@ def run_page_command(out: Path, page: str, count: int, concurrency: int) -> int:
         check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
     return json.loads(result.stdout)["ok"]
+
+
+def _started(out: Path) -> Path:
+    return out.parent / f"{out.name}.started"
+
+
+def first_file_seconds(out: Path) -> float:
+    """From the command's start to the first image stored (the manifest's time of its row)."""
+    with sqlite3.connect(out / "collection.sqlite") as db:
+        first = db.execute("SELECT MIN(updated_at) FROM candidates WHERE status = 'ok'").fetchone()[0]
+    started = datetime.fromisoformat(_started(out).read_text())
+    return round((datetime.fromisoformat(first) - started).total_seconds(), 2)
 
 
 def run_img2dataset(out: Path, binary: str, urls: list[str], threads: int) -> int:
@@ -174,8 +190,8 @@ def main() -> None:
             run_page = partial(
                 run_page_command, page=f"{base}/{page}", count=args.urls, concurrency=args.concurrency
             )
-            done, seconds, _ = median_run(run_page, root / page, args.repeat)
-            results[name] = figures(done, seconds)
+            done, seconds, folder = median_run(run_page, root / page, args.repeat)
+            results[name] = figures(done, seconds) | {"first_file_s": first_file_seconds(folder)}
         if Path(args.img2dataset).exists() or shutil.which(args.img2dataset):
             run = partial(run_img2dataset, binary=args.img2dataset, urls=urls, threads=args.concurrency)
             done, seconds, folder = median_run(run, root / "i2d", args.repeat)
@@ -208,8 +224,9 @@ def main() -> None:
                       f"{f['happysad_ratio']:.2f}")  # fmt: skip
     Console().print(table)
     for name in (PAGE, SCRIPTED):
-        if "vs_img2dataset" in results[name]:
-            print(f"{name}: {results[name]['vs_img2dataset']:.2f}x img2dataset end to end")
+        row = results[name]
+        ratio = f"{row['vs_img2dataset']:.2f}x img2dataset end to end; " if "vs_img2dataset" in row else ""
+        print(f"{name}: {ratio}first image stored after {row['first_file_s']:.2f} s")
 
 
 if __name__ == "__main__":

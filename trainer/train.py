@@ -409,44 +409,93 @@ def train(
     items, skipped, assignment = _split(cfg, labels)
     faces = _face_crops(cfg.data_dir)
     shape = _shape(cfg, items, faces)
-    kind = _evidence_kind(cfg, shape, labels)
-    clean = bool(cfg.clean_labels)  # opt-in: on the seed scrape it did not help (bench/faces_kfold.py)
-    if clean and kind is None:
+    if cfg.clean_labels and _evidence_kind(cfg, shape, labels) is None:
         raise data.DataError(
             "--clean-labels needs evidence from models that did not see the labels: "
             "--cross-fit K, or face crops trained from the prior"
         )
     final = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{shape.arch}"
     run = _staging(final)
-    index = {label: i for i, label in enumerate(labels)}
+    judged = _judge_labels(cfg, shape, labels, items, assignment, run, faces, on_fold)
+    splits.write(run / "split.csv", items, assignment)
+    subsets = _subsets(items, assignment)
+    keras.utils.set_random_seed(cfg.seed)  # the same model whether or not folds were trained first
+    fit_start = datetime.now()
+    fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], _callbacks(cfg, run, on_epoch))
+    seconds = (datetime.now() - fit_start).total_seconds()
+    scored = _score(cfg, shape, fitted.model, labels, subsets)
+    config = _config(
+        cfg, shape, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
+    )
+    _write_run(run, fitted, config, scored, subsets["test"], labels, judged.left_out)
+    run = _move_into_place(run, final)
+    comparison = compare.compare(run, config, scored.results)
+    point_latest(run)
+    epochs_run = config["epochs_run"]
+    n_train = len(subsets["train"]) * epochs_run
+    return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
+                       round(n_train / seconds, 1) if seconds else 0.0, scored.results, comparison,
+                       len(judged.left_out), judged.evidence)  # fmt: skip
+
+
+@dataclass
+class Judged:
+    """What judged the labels, whether cleaning was on, and what it left out of training
+    (path, given label, label read, its probability; likeliest wrong first)."""
+
+    evidence: str | None
+    cleaned: bool
+    left_out: list[tuple[str, str, str, float]]
+
+
+def _judge_labels(
+    cfg: TrainConfig,
+    shape: Shape,
+    labels: list[str],
+    items: list[data.Item],
+    assignment: dict[str, str],
+    run: Path,
+    faces: dict | None,
+    on_fold: Callable[[int, int], None] | None,
+) -> Judged:
+    """With --cross-fit or --clean-labels, probabilities for the training pool from models that
+    never saw it; with --clean-labels, what they dispute moves to the label_issue split (in
+    `assignment`). The prior's opinion is only worth computing to clean with; out-of-fold
+    probabilities are also kept for review."""
+    clean = bool(cfg.clean_labels)  # opt-in: on the seed scrape it did not help (bench/faces_kfold.py)
+    if not (clean or cfg.cross_fit):
+        return Judged(None, clean, [])
     pool = [i for i in items if assignment[i.path] != "test"]
     test = [i for i in items if assignment[i.path] == "test"]
-    # the prior's opinion is only worth computing to clean with; out-of-fold is also kept for review
-    evidence, probs = (
-        _evidence(cfg, shape, labels, pool, test, run, on_fold) if clean or cfg.cross_fit else (None, None)
-    )
-    left_out: list[tuple[str, str, str, float]] = []  # for the report, likeliest wrong first
-    if clean and probs is not None:
-        units = [i.group for i in pool] if faces else None  # crops: judged by picture
-        mask = label_issues(np.array([index[i.label] for i in pool]), probs, units)
-        assignment.update({i.path: splits.LABEL_ISSUE for i, bad in zip(pool, mask, strict=True) if bad})
-        read = probs.argmax(axis=1)
-        left_out = sorted(
-            (
-                (i.path, i.label, labels[read[n]], float(probs[n, read[n]]))
-                for n, i in enumerate(pool)
-                if mask[n]
-            ),
-            key=lambda row: -row[3],
-        )
-    splits.write(run / "split.csv", items, assignment)
+    evidence, probs = _evidence(cfg, shape, labels, pool, test, run, on_fold)
+    if not clean or probs is None:
+        return Judged(evidence, clean, [])
+    index = {label: i for i, label in enumerate(labels)}
+    units = [i.group for i in pool] if faces else None  # crops: judged by picture
+    mask = label_issues(np.array([index[i.label] for i in pool]), probs, units)
+    assignment.update({i.path: splits.LABEL_ISSUE for i, bad in zip(pool, mask, strict=True) if bad})
+    read = probs.argmax(axis=1)
+    left_out = [
+        (i.path, i.label, labels[read[n]], float(probs[n, read[n]])) for n, i in enumerate(pool) if mask[n]
+    ]
+    return Judged(evidence, clean, sorted(left_out, key=lambda row: -row[3]))
+
+
+def _subsets(items: list[data.Item], assignment: dict[str, str]) -> dict[str, list[data.Item]]:
+    """The images of each split fit and scoring use; none may be empty."""
     subsets = {
         name: [i for i in items if assignment[i.path] == name] for name in ("train", "validation", "test")
     }
     for name, subset in subsets.items():
         if not subset:
             raise data.DataError(f"the {name} split is empty: {len(items)} usable images are too few")
-    keras.utils.set_random_seed(cfg.seed)  # the same model whether or not folds were trained first
+    return subsets
+
+
+def _callbacks(cfg: TrainConfig, run: Path, on_epoch: Callable[[int, int, dict], None] | None) -> list:
+    """history.csv, TensorBoard logs, and the caller's progress."""
+    import keras
+
     callbacks: list = [
         keras.callbacks.CSVLogger(str(run / "history.csv")),
         keras.callbacks.TensorBoard(log_dir=str(run / "tensorboard"), histogram_freq=0),
@@ -455,41 +504,47 @@ def train(
         callbacks.append(
             keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: on_epoch(e + 1, cfg.epochs, logs))
         )
-    fit_start = datetime.now()
-    fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], callbacks)
-    seconds = (datetime.now() - fit_start).total_seconds()
-    epochs_run = len(fitted.history["loss"])
+    return callbacks
 
-    scores = {
-        name: score_items(fitted.model, shape, subsets[name], index, cfg) for name in ("validation", "test")
-    }
+
+@dataclass
+class Scored:
+    """The fitted model on validation and test: truths, scores, the threshold chosen on
+    validation, and the metrics of both at that threshold."""
+
+    truth: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    threshold: float
+    results: dict[str, dict]
+
+
+def _score(
+    cfg: TrainConfig, shape: Shape, model, labels: list[str], subsets: dict[str, list[data.Item]]
+) -> Scored:
+    index = {label: i for i, label in enumerate(labels)}
+    scores = {name: score_items(model, shape, subsets[name], index, cfg) for name in ("validation", "test")}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
     binary = len(labels) == 2
     threshold = metrics.choose_threshold(truth["validation"], scores["validation"]) if binary else 0.5
     results = {name: metrics.summarise(truth[name], scores[name], threshold, labels) for name in scores}
-    issues = sum(1 for v in assignment.values() if v == splits.LABEL_ISSUE)
-    config = _config(
-        cfg, shape, labels, threshold, fitted, items, subsets, skipped, epochs_run, started, faces
-    )
-    config["label_cleaning"] = {
-        "evidence": evidence,
-        "on": clean,
-        "left_out": issues,
-        "out_of_fold": OUT_OF_FOLD if evidence == "out_of_fold" else None,
-    }
-    config["data_dir_from_run"] = os.path.relpath(cfg.data_dir.resolve(), final.resolve())
+    return Scored(truth, scores, threshold, results)
+
+
+def _write_run(
+    run: Path,
+    fitted: Fitted,
+    config: dict,
+    scored: Scored,
+    test_items: list[data.Item],
+    labels: list[str],
+    left_out: list[tuple[str, str, str, float]],
+) -> None:
+    """model.keras, config.json, metrics.json and the pictures, in the run's staging folder."""
     fitted.model.save(run / "model.keras")
     (run / "config.json").write_text(json.dumps(config, indent=2))
-    (run / "metrics.json").write_text(json.dumps(results, indent=2))
-    _pictures(run, fitted.history, results, truth["test"], scores["test"], subsets["test"], labels, threshold,
-              left_out)  # fmt: skip
-    run = _move_into_place(run, final)
-    comparison = compare.compare(run, config, results)
-    point_latest(run)
-    n_train = len(subsets["train"]) * epochs_run
-    return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
-                       round(n_train / seconds, 1) if seconds else 0.0, results, comparison, issues,
-                       evidence)  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(scored.results, indent=2))
+    _pictures(run, fitted.history, scored.results, scored.truth["test"], scored.scores["test"], test_items,
+              labels, scored.threshold, left_out)  # fmt: skip
 
 
 def _staging(final: Path) -> Path:
@@ -516,14 +571,15 @@ def _config(
     cfg: TrainConfig,
     shape: Shape,
     labels: list[str],
-    threshold: float,
     fitted: Fitted,
     items: list[data.Item],
     subsets: dict[str, list[data.Item]],
     skipped: Counter[str],
-    epochs_run: int,
     started: datetime,
     faces: dict | None,
+    scored: Scored,
+    judged: Judged,
+    final: Path,
 ) -> dict:
     """config.json: everything predict needs, and everything that says how the run was made."""
     import keras
@@ -537,7 +593,7 @@ def _config(
         "channels": shape.channels,
         "shape_from": shape.chosen_by,
         "rescale": 1 / 255,
-        "threshold": threshold,
+        "threshold": scored.threshold,
         "flip_tta": shape.arch in models.AUGMENTED,
         "augmentation": fitted.augmentation,
         "weight_average": fitted.averaged,
@@ -546,13 +602,14 @@ def _config(
         "init": {"run": str(source.path), "layers_copied": fitted.layers_copied} if source else None,
         "seed": cfg.seed,
         "data_dir": str(cfg.data_dir.resolve()),
+        "data_dir_from_run": os.path.relpath(cfg.data_dir.resolve(), final.resolve()),  # see run.data_dir_of
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
         "data_fingerprint": _fingerprint(items),
         "faces": faces,
         "counts": {n: len(s) for n, s in subsets.items()},
         "skipped": dict(skipped),
         "epochs": cfg.epochs,
-        "epochs_run": epochs_run,
+        "epochs_run": len(fitted.history["loss"]),
         "batch_size": cfg.batch_size,
         "learning_rate": fitted.learning_rate,
         "cross_fit": cfg.cross_fit,
@@ -563,6 +620,12 @@ def _config(
             "python": platform.python_version(),
         },
         "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "label_cleaning": {
+            "evidence": judged.evidence,
+            "on": judged.cleaned,
+            "left_out": len(judged.left_out),
+            "out_of_fold": OUT_OF_FOLD if judged.evidence == "out_of_fold" else None,
+        },
     }
 
 
