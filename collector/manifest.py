@@ -14,10 +14,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from collector.engines.base import Candidate
 from common import sqlite
 from common.workspace import COLLECTION
+
+if TYPE_CHECKING:  # only a type here: curation reads the manifest without the browser's imports
+    from collector.engines.base import Candidate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS candidates (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -110,12 +111,15 @@ def run_cli(
     )
 
 
-def invoke(app: typer.Typer, name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a command's Typer app in this process with Typer's test runner; the result reads as
-    `run_cli`'s does (exit code, stdout, stderr), with a traceback on stderr if one escaped."""
+def invoke(
+    app: typer.Typer, name: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command's Typer app in this process with Typer's test runner (`env` set for the
+    call); the result reads as `run_cli`'s does (exit code, stdout, stderr), with a traceback
+    on stderr if one escaped."""
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(app, list(args), prog_name=name)
+    result = CliRunner().invoke(app, list(args), env=env, prog_name=name)
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
@@ -123,14 +127,21 @@ def invoke(app: typer.Typer, name: str, *args: str) -> subprocess.CompletedProce
 
 
 def curate_json(*args: str, data: Path, env: dict[str, str] | None = None) -> dict:
-    result = run_cli("curate", *args, "--json", data=data, env=env)
+    """A `curate` command's JSON, run in this process: FiftyOne (and TensorFlow, for
+    predictions) start once per test worker, not once per call. `run_cli` runs it as a process,
+    for what a process shows (exit codes, one-line errors)."""
+    from curation import cli
+
+    result = invoke(cli.app, "curate", *args, "--json", "--data", str(data), env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="session")
 def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """An isolated FiftyOne database (its own mongod and data dir) for the whole session."""
+    """FiftyOne settings for the whole session: a database dir of the tests' own, and one
+    client held open (see below). FiftyOne attaches to a database service already running on
+    the machine, so the workers may share one mongod; dataset names never collide."""
     db = tmp_path_factory.mktemp("fiftyone-db")
     env = {"FIFTYONE_DATABASE_DIR": str(db), "FIFTYONE_DO_NOT_TRACK": "true",
            "FIFTYONE_DATABASE_VALIDATION": "false"}  # fmt: skip
@@ -138,12 +149,19 @@ def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     # FiftyOne stops its mongod when its last client exits, and a CLI call that starts it again
     # while the last one is still shutting down can find it gone (seen on two busy workers). One
     # client held open for the session keeps one mongod up for every command the tests run.
-    keeper = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nimport fiftyone as fo\nfo.list_datasets()\nprint('up', flush=True)\n"
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, **env},
-    )  # fmt: skip
-    assert keeper.stdout is not None and keeper.stdout.readline().strip() == "up", "mongod did not start"
+    # FiftyOne attaches to any database service it finds running, another test worker's too, so
+    # two starting at once can meet one half started: the workers start theirs one at a time
+    log = db / "keeper.log"
+    with (tmp_path_factory.getbasetemp().parent / "fiftyone-start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        keeper = subprocess.Popen(
+            [sys.executable, "-c", "import sys\nimport fiftyone as fo\nfo.list_datasets()\nprint('up', flush=True)\n"
+             "sys.stdin.read()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
+            env={**os.environ, **env},
+        )  # fmt: skip
+        said = keeper.stdout.readline().strip() if keeper.stdout is not None else ""
+    assert said == "up", f"mongod did not start: {said!r} {log.read_text()[-2000:]}"
     yield env
     # FiftyOne's service stops mongod once its last client is gone: the keeper now, or this
     # process at its exit (tests that use FiftyOne in-process), whose exit hook still queries it
