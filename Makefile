@@ -30,10 +30,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Two workers at most (the tests drive TensorFlow, Chromium and mongod; most wait on one of them
-# part of the time): 545 s instead of 854 s on this 2-core machine. A test file stays on one
-# worker, so its module fixtures (the demo run, a trained model) are built once; files go out
-# in collection order, the demo's first (tests/conftest.py), not largest-first.
+# Two workers, one a core: on this 2-core machine the suite is CPU-bound (a third worker took
+# 520 s against two's 500 s). A test file stays on one worker, so its module fixtures (the demo
+# run, a trained model) are built once; files go out in collection order, the demo's first
+# (tests/conftest.py), not largest-first.
 test: browser lint
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
