@@ -55,6 +55,11 @@ def labels_of(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def class_index(labels: list[str]) -> dict[str, int]:
+    """Label → the model's output index: the run's label order (sorted folder names)."""
+    return {label: i for i, label in enumerate(labels)}
+
+
 def list_tree(root: Path) -> list[Item]:
     """Every image file under root/<label>/, with its duplicate group (its own path if none).
 

@@ -103,7 +103,7 @@ def labelled(run: Run, data_dir: Path) -> tuple[list[data.Item], dict[str, int]]
 
 
 def truth_of(run: Run, items: list[data.Item]) -> np.ndarray:
-    index = {label: i for i, label in enumerate(run.labels)}
+    index = data.class_index(run.labels)
     return np.array([index[i.label] for i in items])
 
 

@@ -209,7 +209,7 @@ def fit(
     images (a cross-fit fold) it trains the whole epoch budget: nothing may pick the epoch."""
     import keras
 
-    index = {label: i for i, label in enumerate(labels)}
+    index = data.class_index(labels)
     augmentation, averaged = recipe(shape.arch, len(train_items))
     feed = _feed(shape, train_items, index, cfg, augmentation, shuffle=True)
     validation = _feed(shape, validation_items, index, cfg) if validation_items else None
@@ -290,7 +290,7 @@ def cross_fit(
     """Out-of-fold probabilities: each image scored by a model trained without its fold (folds
     keep duplicate groups whole), so a memorised label cannot vouch for itself. `others` (the
     test split), which no fold trains on, are scored by the mean of the fold models."""
-    index = {label: i for i, label in enumerate(labels)}
+    index = data.class_index(labels)
     fold_of = splits.folds(items, cfg.cross_fit, cfg.seed)
     out = np.zeros((len(items), len(labels)))
     ensemble = np.zeros((len(others or []), len(labels)))
@@ -388,7 +388,7 @@ def _evidence(
         return kind, probs
     if kind == "prior":
         assert shape.source is not None
-        index = {label: i for i, label in enumerate(labels)}
+        index = data.class_index(labels)
         return kind, probabilities(score_items(shape.source.load_model(), shape, pool, index, cfg))
     return None, None
 
@@ -470,7 +470,7 @@ def _judge_labels(
     evidence, probs = _evidence(cfg, shape, labels, pool, test, run, on_fold)
     if not clean or probs is None:
         return Judged(evidence, clean, [])
-    index = {label: i for i, label in enumerate(labels)}
+    index = data.class_index(labels)
     units = [i.group for i in pool] if faces else None  # crops: judged by picture
     mask = label_issues(np.array([index[i.label] for i in pool]), probs, units)
     assignment.update({i.path: splits.LABEL_ISSUE for i, bad in zip(pool, mask, strict=True) if bad})
@@ -521,7 +521,7 @@ class Scored:
 def _score(
     cfg: TrainConfig, shape: Shape, model, labels: list[str], subsets: dict[str, list[data.Item]]
 ) -> Scored:
-    index = {label: i for i, label in enumerate(labels)}
+    index = data.class_index(labels)
     scores = {name: score_items(model, shape, subsets[name], index, cfg) for name in ("validation", "test")}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
     binary = len(labels) == 2
