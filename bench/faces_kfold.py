@@ -15,6 +15,10 @@
    versus cleanlab on the prior's probabilities and on out-of-fold probabilities from K
    folds fine-tuned from the prior (`train --init prior --cross-fit K`).
 
+3. The same flipped set through the README's loop (`--only loop`): `curate import/dedupe/
+   export`, `train --init prior --cross-fit K` (timed: the cross-fit's cost), `curate review
+   --predictions RUN --top K`, recall among the suspects review lists.
+
     python bench/faces_kfold.py [--folds 5] [--epochs 30] [--fer-python .venv-fer/bin/python] [--json]
 """
 
@@ -47,9 +51,10 @@ from faces.detectors import from_setting
 from trainer import splits
 from trainer.data import Item, list_tree
 from trainer.faces import DEFAULTS, classify
+from trainer.metrics import probabilities
 from trainer.predict import predict
 from trainer.run import PRIOR_DIR, open_run
-from trainer.train import Shape, TrainConfig, cross_fit, probabilities, score_items, train
+from trainer.train import Shape, TrainConfig, cross_fit, score_items, train
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=180, stderr=True)
@@ -219,6 +224,53 @@ def flipped_recall(args, tmp: Path, progress: Progress) -> tuple[list[dict], dic
     return rows, {"images": len(items), "flipped": k}
 
 
+def loop_recall(args, tmp: Path, progress: Progress) -> tuple[list[dict], dict]:
+    """The same flipped labels through the README's loop, as a user runs it: `curate import`,
+    `dedupe`, `export`, `train --init prior --cross-fit K`, `curate review --predictions RUN
+    --top K`; recall = the flipped images among the K suspects review lists."""
+    import hashlib
+
+    rng = random.Random(args.seed)
+    items = list_tree(args.fer / "validation")
+    flipped = set(rng.sample([i.path for i in items], round(args.flip * len(items))))
+    labels = sorted({i.label for i in items})
+    tree = tmp / "tree"
+    for i in items:
+        label = labels[1 - labels.index(i.label)] if i.path in flipped else i.label
+        _link(Path(i.path), tree / label / Path(i.path).name)
+    digest = {hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in flipped}
+    task = progress.add_task("the loop: curate, train --cross-fit, review", total=3)
+    env = {**os.environ, "FIFTYONE_DATABASE_DIR": str(tmp / "db"), "FIFTYONE_DO_NOT_TRACK": "true"}
+    started = time.monotonic()
+    ws = curate(tmp, tree, [["export"]], env)
+    curated_s = time.monotonic() - started
+    progress.advance(task)
+    started = time.monotonic()
+    result = train(TrainConfig(ws / "curated", tmp / "run", epochs=args.epochs, seed=args.seed,
+                               init=Path("prior"), cross_fit=args.folds))  # fmt: skip
+    train_s = time.monotonic() - started
+    progress.advance(task)
+    k = len(flipped)
+    try:
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-app",
+                               "--predictions", result.run, "--top", str(k), "--data", str(ws), "--json"],
+                              check=True, capture_output=True, text=True, env=env)  # fmt: skip
+        review_s = time.monotonic() - started
+    finally:
+        subprocess.run(["pkill", "-f", f"mongod.*{tmp / 'db'}"], check=False)
+    progress.advance(task)
+    suspects = json.loads(done.stdout)["predictions"]["suspects"]
+    found = sum(hashlib.sha256(Path(s["filepath"]).read_bytes()).hexdigest() in digest for s in suspects)
+    exported = json.loads((tmp / "export.json").read_text())
+    rows = [{"method": f"the loop: train --init prior --cross-fit {args.folds}, curate review --predictions RUN "
+             f"--top {k}", "recall_at_k": found / k, "seconds": train_s + review_s}]  # fmt: skip
+    facts = {"images": len(items), "flipped": k, "suspects_listed": len(suspects), "curate_s": round(curated_s),
+             "train_cross_fit_s": round(train_s), "review_s": round(review_s),
+             "exported": exported.get("exported"), "evidence": json.loads(done.stdout)["predictions"]["evidence"]}  # fmt: skip
+    return rows, facts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -230,7 +282,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--flip", type=float, default=0.10)
     parser.add_argument("--flip-epochs", type=int, default=15)
-    parser.add_argument("--only", choices=("scrape", "flipped"))
+    parser.add_argument("--only", choices=("scrape", "flipped", "loop"))
     fer_python = ROOT / ".venv-fer" / "bin" / "python"
     parser.add_argument("--fer-python", type=Path, default=fer_python if fer_python.exists() else None)
     parser.add_argument("--json", action="store_true")
@@ -243,6 +295,11 @@ def main() -> None:
             out["scrape"], out["scrape_facts"] = scrape_kfold(args, tmp / "scrape", progress)
         if args.only in (None, "flipped"):
             out["flipped"], out["flipped_facts"] = flipped_recall(args, tmp / "fer", progress)
+        if args.only in (None, "loop"):
+            rows, out["loop_facts"] = loop_recall(args, tmp / "loop", progress)
+            out.setdefault("flipped", []).extend(rows)
+            out.setdefault("flipped_facts", {"images": out["loop_facts"]["images"],
+                                             "flipped": out["loop_facts"]["flipped"]})  # fmt: skip
     if args.json:
         print(json.dumps(out))
         return
@@ -267,6 +324,8 @@ def main() -> None:
         for r in out["flipped"]:
             table.add_row(r["method"], f"{r['recall_at_k']:.3f}", f"{r['seconds']:.0f}")
         console_out.print(table)
+    if "loop_facts" in out:
+        console_out.print(out["loop_facts"])
 
 
 if __name__ == "__main__":

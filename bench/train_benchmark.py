@@ -3,7 +3,9 @@
 FER2013 happy-vs-sad: train on its train split (an internal 90/10 split of it picks the
 epoch and the threshold), report on its validation split. The seed scrape: curated with
 `curate` (so duplicates cannot straddle splits), then its own 70/20/10 split, report on
-test. Figures: accuracy, balanced accuracy, ROC-AUC, training time and images/s.
+test. Figures: accuracy, balanced accuracy, ROC-AUC, training time, images/s (training images
+per second of fitting: the figure that shows a speed regression) and the precision policy
+(mixed bfloat16 on CPUs that compute it is about 1.4× float32: compare like with like).
 
     python bench/train_benchmark.py [--only fer|scrape] [--archs compact,seed] [--epochs 17] [--keep DIR]
 """
@@ -75,7 +77,7 @@ def main() -> None:
             for arch in args.archs.split(","):
                 seed = arch == "seed"
                 cfg = TrainConfig(
-                    data_dir, (args.keep or Path(tmp)) / f"run-{len(rows)}-{arch}", arch,
+                    data_dir, out=(args.keep or Path(tmp)) / f"run-{len(rows)}-{arch}", arch=arch,
                     epochs=args.seed_epochs if seed else args.epochs,
                     image_size=args.seed_image_size if seed else size,
                     color_mode="rgb" if seed else colour, test_dir=test_dir,
@@ -85,7 +87,8 @@ def main() -> None:
                 rows.append({"data": name, "arch": arch, "accuracy": m["accuracy"],
                              "balanced_accuracy": m["balanced_accuracy"], "roc_auc": m["roc_auc"], "n": m["n"],
                              "seconds": result.seconds, "images_per_s": result.images_per_second,
-                             "epochs": result.epochs_run})  # fmt: skip
+                             "epochs": result.epochs_run,
+                             "policy": json.loads((Path(result.run) / "config.json").read_text())["precision_policy"]})  # fmt: skip
     if args.json:
         print(json.dumps(rows))
         return
@@ -100,12 +103,13 @@ def main() -> None:
         "train s",
         "images/s",
         "epochs",
+        "precision",
     ):
         table.add_column(column)
     for r in rows:
         table.add_row(r["data"], r["arch"], f"{r['accuracy']:.3f}", f"{r['balanced_accuracy']:.3f}",
                       f"{r['roc_auc']:.3f}", str(r["n"]), f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}",
-                      str(r["epochs"]))  # fmt: skip
+                      str(r["epochs"]), r["policy"])  # fmt: skip
     Console(width=160).print(table)
 
 

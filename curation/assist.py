@@ -147,11 +147,15 @@ def _probabilities(result, labels: list[str]) -> np.ndarray | None:
     return None if result.scores is None else np.array([result.scores[label] for label in labels])
 
 
-def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistReport:
-    """Predict every sample with the run's model, weigh the evidence, rank labels, save the views."""
+def attach(
+    fo: ModuleType, name: str, run_dir: Path, top: int = 10, faces: bool | None = None
+) -> AssistReport:
+    """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
+    `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
     from fiftyone import ViewField as F
 
     from trainer.data import DataError
+    from trainer.faces import reads_faces
     from trainer.predict import predict
     from trainer.run import PRIOR_DIR, open_run
 
@@ -162,10 +166,15 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
         raise CurationError(str(exc)) from None
     dataset = fo.load_dataset(name)
     ids, paths, digests, truths = dataset.values(["id", "filepath", "sha256", "ground_truth.label"])
-    on_faces = bool(run.config.get("faces"))
-    results = _on_faces(run, dataset, paths) if on_faces else predict(run, paths)
-    second = on_faces and not run.is_prior and prior.labels == run.labels
-    prior_results = _on_faces(prior, dataset, paths) if second else [None] * len(ids)
+    on_faces = reads_faces(run, faces, paths)  # not in a workspace of face crops: each is one face
+
+    def read(model: Run) -> list:
+        return _on_faces(model, dataset, paths) if on_faces else predict(model, paths)
+
+    results = read(run)
+    # a face model's reading gets the prior's beside it: the prior never saw this data
+    second = bool(run.config.get("faces")) and not run.is_prior and prior.labels == run.labels
+    prior_results = read(prior) if second else [None] * len(ids)
     in_run, oof = run_splits(run), out_of_fold(run)
     values: dict[str, dict] = defaultdict(dict)
     judged: list[tuple[str, int, np.ndarray]] = []  # (sample id, given label, evidence)
@@ -212,8 +221,8 @@ def attach(fo: ModuleType, name: str, run_dir: Path, top: int = 10) -> AssistRep
         )
     schema = dataset.get_field_schema()
     for field_name, per_sample in values.items():
-        if field_name in (FACE_PREDICTIONS, PRIOR_PREDICTION) and not (on_faces or field_name in schema):
-            continue
+        if field_name not in schema and all(v is None for v in per_sample.values()):
+            continue  # FiftyOne cannot type a new field from nothing (no second opinion, a whole-frame run)
         dataset.set_values(field_name, per_sample, key_field="id", progress=False)
     dataset.info["predictions_from"] = str(run.path)
     dataset.save()

@@ -176,6 +176,14 @@ def review(
     top: Annotated[
         int, typer.Option("--top", min=0, help="How many likely mislabelled images to list.")
     ] = 10,
+    faces: Annotated[
+        bool | None,
+        typer.Option(
+            "--faces/--no-faces",
+            help="With --predictions: read the faces (default for face runs and prior), "
+            "or each image as one face crop.",
+        ),
+    ] = None,
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         fo, report = _sync(catalog, as_json)
@@ -184,7 +192,7 @@ def review(
     payload = asdict(report)
     if predictions is not None:
         quiet_tensorflow()
-        assisted = assist.attach(fo, report.dataset, predictions, top)
+        assisted = assist.attach(fo, report.dataset, predictions, top, faces)
         payload["predictions"] = asdict(assisted)
         rows += [("predicted", assisted.predicted), ("unreadable for the model", assisted.unreadable)]
         rows += [(f"  in the run's {name} split", n) for name, n in sorted(assisted.splits.items())]

@@ -9,6 +9,14 @@ from faces.detectors.base import Face
 MARGIN = 0.2  # of the box's longer side, on each side: FER2013-like framing (brow to chin)
 SETTINGS = "faces.json"  # beside exported crops: how they were cut, so predict cuts the same way
 MIN_FACE = 24  # pixels in the original picture; smaller faces carry little expression
+# Pictures this small (median short side) are face crops already, not photos of people: FER2013
+# is 48 px, `export --faces` crops of web photos mostly 60-200 px, and photos of people run to
+# hundreds (the seed scrape's median short side is 400 px; scan flags under 64 px as small).
+CROP_SIDE = 96
+
+
+def looks_like_crops(median_short_side: int) -> bool:
+    return median_short_side <= CROP_SIDE
 
 
 def square_box(face: Face, width: int, height: int, margin: float = MARGIN) -> tuple[int, int, int, int]:

@@ -88,9 +88,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "prior"
-        cfg = TrainConfig(args.fer / "train", run, "compact", args.epochs, 48, args.seed,
-                          color_mode="grayscale", test_dir=args.fer / "validation", init=Path("none"),
-                          patience=args.epochs)  # fmt: skip
+        cfg = TrainConfig(args.fer / "train", out=run, arch="compact", epochs=args.epochs, image_size=48,
+                          seed=args.seed, color_mode="grayscale", test_dir=args.fer / "validation",
+                          init=Path("none"), patience=args.epochs)  # fmt: skip
         result = train(cfg, lambda e, n, logs: print(f"epoch {e}/{n} val_loss {logs.get('val_loss', 0):.4f}"))
         config = json.loads((run / "config.json").read_text())
         # a fresh float32 copy, never compiled: no optimizer state in the file (a third the size)

@@ -20,7 +20,7 @@ from faces.batch import detect_files
 from faces.crops import square_box
 from faces.detectors import Face, get
 from tests.conftest import curate_json, run_cli
-from tests.faces_data import make_scenes
+from tests.faces_data import face_crop_tree, make_scenes
 from tests.test_trainer import run, run_json
 from trainer.data import list_tree
 from trainer.splits import assign
@@ -285,9 +285,25 @@ def test_face_crops_fine_tune_from_the_prior_by_default_and_can_leave_disputed_l
     from trainer.run import PRIOR_DIR
 
     _, out, _, _ = crops
-    run_json("train", str(out), "--out", str(tmp_path / "tuned"), "--epochs", "1")
+    tuned = run_json("train", str(out), "--out", str(tmp_path / "tuned"), "--epochs", "1")
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["init"]["run"] == str(PRIOR_DIR) and config["init"]["layers_copied"] > 0
+    # no recipe beat the prior on another scrape's photos: by default the run is the prior, as it is
+    prior = json.loads((PRIOR_DIR / "config.json").read_text())
+    assert config["fine_tune"] == "keep" and config["epochs_run"] == 0
+    assert (config["threshold"], config["threshold_from"]) == (prior["threshold"], "init")
+    # the prior alone on the same test crops, beside the run's own figures, and the difference
+    recorded = json.loads((tmp_path / "tuned" / "metrics.json").read_text())
+    beside, mine = recorded["prior on test"], recorded["test"]
+    assert beside["n"] == mine["n"] and beside["threshold"] == prior["threshold"]
+    assert tuned["vs_prior"] == {"accuracy": 0.0, "balanced_accuracy": 0.0, "roc_auc": 0.0}
+    assert "prior on test" in (tmp_path / "tuned" / "report.html").read_text()
+    # fine-tuned when asked: a threshold that a few validation crops cannot move, and the deltas
+    table = run("train", str(out), "--out", str(tmp_path / "plain"), "--epochs", "2", "--fine-tune", "plain")
+    assert table.returncode == 0, table.stderr
+    assert "prior on test" in table.stdout and "vs the prior alone on the same test crops" in table.stdout
+    plain = json.loads((tmp_path / "plain" / "config.json").read_text())
+    assert (plain["fine_tune"], plain["epochs_run"], plain["threshold"]) == ("plain", 2, prior["threshold"])
     assert (config["image_size"], config["color_mode"], config["shape_from"]["image_size"]) == (
         48,
         "grayscale",
@@ -317,3 +333,36 @@ def test_review_with_the_prior_by_name_ranks_by_label_issue(workspace, fiftyone_
     assert all(s.label_evidence.label != s.ground_truth.label for s in view)
     suspects = report["predictions"]["suspects"]
     assert [s["label_issue"] for s in suspects] == scores[: len(suspects)]
+
+
+def test_review_reads_a_tree_of_face_crops_with_the_prior_without_a_face_search(tmp_path, fiftyone_env, fo):
+    crops = face_crop_tree(tmp_path / "crops")
+    curate_json("import", str(crops), data=tmp_path / "ws")
+    report = curate_json(
+        "review", "--no-app", "--predictions", "prior", data=tmp_path / "ws", env=fiftyone_env
+    )
+    assert report["predictions"]["predicted"] == 16 and report["predictions"]["unreadable"] == 0
+    dataset = fo.load_dataset(report["dataset"])
+    dataset.reload()
+    assert "face_predictions" not in dataset.get_field_schema()  # each image is its one face, no search
+    read = dataset.values("prediction.label")
+    assert sum(r == t for r, t in zip(read, dataset.values("ground_truth.label"), strict=True)) >= 12
+
+
+@pytest.mark.parametrize("recipe", ["frozen", "lp-ft", "l2-sp", "lwf", "wise-ft", "short"])
+def test_each_fine_tuning_recipe_trains_from_the_prior_as_it_says(crops, tmp_path, recipe):
+    import keras
+
+    from trainer import finetune
+    from trainer.run import PRIOR_DIR
+
+    _, out, _, _ = crops
+    run_json("train", str(out), "--out", str(tmp_path / recipe), "--epochs", "3", "--fine-tune", recipe)
+    config = json.loads((tmp_path / recipe / "config.json").read_text())
+    assert config["fine_tune"] == recipe
+    assert config["epochs_run"] == (1 if recipe == "short" else 3)
+    tuned, prior = (keras.models.load_model(p / "model.keras") for p in (tmp_path / recipe, PRIOR_DIR))
+    first_tuned, first_prior = (finetune.blocks_of(m)[0][0].get_weights()[0] for m in (tuned, prior))
+    last_tuned, last_prior = (m.layers[-1].get_weights()[0] for m in (tuned, prior))
+    assert (first_tuned == first_prior).all() == (recipe == "frozen")
+    assert not (last_tuned == last_prior).all()  # every recipe trains the head

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faces_data import make_scenes
+from tests.faces_data import face_crop_tree, make_scenes
 from tests.test_trainer import run, run_json
 from trainer.run import PRIOR, PRIOR_DIR, open_run
 
@@ -41,18 +41,26 @@ def test_the_prior_reads_fer2013_as_its_card_says():
     """A sample of FER2013 validation through `evaluate prior`: the recorded preprocessing
     (48 px grayscale, [0, 1], mirror-averaged, the threshold) reproduces the recorded accuracy."""
     recorded = json.loads((PRIOR_DIR / "metrics.json").read_text())["test"]
-    result = run_json("evaluate", PRIOR, str(FER))
+    result = run_json("evaluate", PRIOR, str(FER))  # 48 px crops: read whole, no face search
     assert result["n"] == recorded["n"]
     assert result["accuracy"] == pytest.approx(recorded["accuracy"], abs=0.002)
 
 
-def test_predict_and_evaluate_prior_faces_by_name(tmp_path):
+def test_prior_reads_faces_by_default_and_each_image_as_a_crop_with_no_faces(tmp_path):
+    """A face model on a whole photo answers confidently and wrongly: `prior` (and any run on face
+    crops) finds the faces unless told the images are crops already."""
     truth = make_scenes(tmp_path / "scenes", per_label=2, banners=1)
-    results = run_json("predict", PRIOR, str(tmp_path / "scenes"), "--faces")
+    results = run_json("predict", PRIOR, str(tmp_path / "scenes"))
     assert len(results) == len(truth)
     assert all(r["faces"] for r in results if "banner" not in r["path"])
     assert all(r["label"] in ("happy", "sad") or r["error"] == "no face found" for r in results)
-    evaluated = run_json("evaluate", PRIOR, str(tmp_path / "scenes"), "--faces")
+    assert any(r["error"] == "no face found" for r in results)  # the banner: no face, no guess
+    whole = run_json("predict", PRIOR, str(tmp_path / "scenes"), "--no-faces")
+    assert all(r["faces"] is None and r["label"] in ("happy", "sad") for r in whole)
+    evaluated = run_json("evaluate", PRIOR, str(tmp_path / "scenes"))
     assert evaluated["images"] == len(truth) and 0 < evaluated["coverage"] < 1
+    assert "coverage" not in run_json("evaluate", PRIOR, str(tmp_path / "scenes"), "--no-faces")
+    crops = face_crop_tree(tmp_path / "crops")  # small face crops are read whole by default
+    assert all(r["faces"] is None and r["label"] for r in run_json("predict", PRIOR, str(crops)))
     missing = run("predict", str(tmp_path / "no-such-run"), str(tmp_path))
     assert missing.returncode == 1 and "is not a training run" in missing.stderr

@@ -95,3 +95,37 @@ def test_one_line_errors_maps_what_may_stop_any_command(capsys):
 
     with pytest.raises(ValueError):
         buggy()
+
+
+def test_a_small_validation_split_keeps_the_fallback_threshold_and_a_large_one_moves_it():
+    from trainer.metrics import MOVE_THRESHOLD_AT, decision_threshold
+
+    rng = np.random.default_rng(0)
+    n = MOVE_THRESHOLD_AT
+    y = np.repeat([0, 1], n)
+    scores = np.concatenate([rng.uniform(0.0, 0.3, n), rng.uniform(0.25, 1.0, n)])  # best cut near 0.3
+    assert decision_threshold(y, scores, 0.46) == (choose_threshold(y, scores), "validation")
+    assert decision_threshold(y[:3], scores[:3], None)[1] == "validation"  # from scratch: nothing else
+    assert choose_threshold(y, scores) < 0.35
+    small = np.r_[0 : n - 1, n : 2 * n]  # one image short of enough for the first label
+    assert decision_threshold(y[small], scores[small], 0.46) == (0.46, "fallback")
+    assert decision_threshold(y, np.stack([1 - scores, scores], axis=1), 0.46) == (0.5, "argmax")
+
+
+def test_wise_ft_puts_every_weight_between_the_start_and_the_fine_tune_and_frozen_blocks_stay():
+    pytest.importorskip("keras")
+    from trainer import finetune, models
+
+    start, tuned = (models.compact(32, 1, 2) for _ in range(2))
+    before = [w.numpy() for w in tuned.weights]
+    finetune.interpolate(tuned, start, 0.25)
+    for mixed, a, b in zip(tuned.weights, start.weights, before, strict=True):
+        assert np.allclose(mixed.numpy(), 0.25 * b + 0.75 * a.numpy(), atol=1e-6)
+    blocks = finetune.blocks_of(tuned)
+    assert len(blocks) == len(models.WIDTHS) + 1  # four conv blocks, then the head
+    finetune.freeze_blocks(tuned, 2)
+    assert [layer.trainable for block in blocks for layer in block] == [False] * sum(map(len, blocks[:2])) + [
+        True
+    ] * sum(map(len, blocks[2:]))
+    assert set(finetune.RECIPES) >= {"keep", "plain", "wise-ft", "lp-ft", "l2-sp", "lwf", "short", "frozen"}
+    assert (finetune.default(True), finetune.default(False)) == ("keep", "plain")

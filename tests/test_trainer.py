@@ -474,3 +474,28 @@ def test_face_crop_labels_are_judged_per_picture():
     pictures = [f"picture-{n // 3}" for n in range(60)]
     assert set(np.flatnonzero(label_issues(given, probs))) == {0, 36, 37, 38}  # crop by crop
     assert set(np.flatnonzero(label_issues(given, probs, pictures))) == {36, 37, 38}
+
+
+def test_the_report_shows_each_misread_image_with_the_probability_of_the_label_it_was_read_as(tmp_path):
+    """A sigmoid model reads an image as labels[0] when P(labels[1]) is low: the report must show
+    P(labels[0]), the label it was read as, not the low P(labels[1])."""
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    from trainer import metrics
+    from trainer.data import Item
+    from trainer.train import _pictures
+
+    items = []
+    for n in range(4):
+        path = tmp_path / f"{n}.png"
+        Image.new("RGB", (8, 8), (n * 60, 0, 0)).save(path)
+        items.append(Item(str(path), "", str(path)))
+    y = np.array([1, 1, 0, 0])
+    s = np.array([0.1, 0.3, 0.8, 0.2])  # two sad images read as happy, one happy read as sad
+    results = {"test": metrics.summarise(y, s, 0.5, ["happy", "sad"])}
+    _pictures(tmp_path, {"loss": [1.0, 0.5]}, results, y, s, items, ["happy", "sad"], 0.5, [])
+    shown = re.findall(r"true (\w+), predicted (\w+) \((\d\.\d\d)\)", (tmp_path / "report.html").read_text())
+    assert sorted(shown) == [("happy", "sad", "0.80"), ("sad", "happy", "0.70"), ("sad", "happy", "0.90")]

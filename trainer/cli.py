@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -16,11 +15,12 @@ from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
 from common.errors import UsageError
 from common.tf_runtime import quiet_tensorflow
 from common.workspace import CURATED, resolve_data_dir
+from trainer import data as data_lib
 from trainer import faces as face_scoring
-from trainer import models
+from trainer import finetune, models
 from trainer import predict as scoring
 from trainer.data import COLOR_MODES
-from trainer.run import PRIOR, Run, open_run
+from trainer.run import PRIOR, open_run
 
 T = TypeVar("T")
 
@@ -38,6 +38,7 @@ def _metrics_table(title: str, results: dict[str, dict]) -> Table:
 
 Arch = choices("Arch", models.ARCHITECTURES)
 ColorMode = choices("ColorMode", COLOR_MODES)
+FineTune = choices("FineTune", finetune.RECIPES)
 train_app = typer.Typer(add_completion=False)
 
 
@@ -96,6 +97,15 @@ def train(
             "(out-of-fold, or the prior's on face crops; cleanlab); listed in split.csv as label_issue.",
         ),
     ] = False,
+    fine_tune: Annotated[
+        FineTune | None,
+        typer.Option(
+            "--fine-tune",
+            help=f"How a run started from another's weights is fine-tuned (default: {finetune.FROM_PRIOR} "
+            f"from the prior, which no recipe beat on photos from another scrape (README, Faces); "
+            f"{finetune.FROM_RUN} from another run).",
+        ),
+    ] = None,
     test_dir: Annotated[
         Path | None, typer.Option("--test-dir", help="An external labelled test set.")
     ] = None,
@@ -116,10 +126,10 @@ def train(
     from trainer.train import train as run_training
 
     source = data_dir or resolve_data_dir(data) / CURATED
-    cfg = TrainConfig(source, out_dir, arch and arch.value, epochs, image_size, seed, batch_size,
-                      color_mode and color_mode.value, test_dir,
-                      mixed_precision=mixed_precision, init=init, cross_fit=cross_fit,
-                      clean_labels=clean_labels)  # fmt: skip
+    cfg = TrainConfig(source, out=out_dir, arch=arch and arch.value, epochs=epochs, image_size=image_size,
+                      seed=seed, batch_size=batch_size, color_mode=color_mode and color_mode.value,
+                      test_dir=test_dir, mixed_precision=mixed_precision, init=init, cross_fit=cross_fit,
+                      clean_labels=clean_labels, fine_tune=fine_tune and fine_tune.value)  # fmt: skip
     if as_json or not err.is_terminal:
         result = run_training(cfg)
     else:
@@ -159,6 +169,9 @@ def train(
             f"labels judged by {result.evidence.replace('_', '-')} predictions: "
             f"{result.label_issues} label issues left out of training (split.csv: label_issue)"
         )
+    if result.vs_prior is not None:
+        moves = ", ".join(f"{k.replace('_', ' ')} {v:+.3f}" for k, v in result.vs_prior.items())
+        out.print(f"vs the prior alone on the same test crops: {moves}")
     if result.compared_to is not None:
         c = result.compared_to
         moves = ", ".join(f"{k.replace('_', ' ')} {v:+.3f}" for k, v in c.delta.items())
@@ -166,16 +179,13 @@ def train(
         out.print(f"vs previous run {c.previous} on this data folder: {moves} ({same})")
 
 
-def _with_model(run_dir: Path, job: Callable[[Run], T]) -> T:
-    """Open a run and apply `job` to it."""
-    quiet_tensorflow()
-    return job(open_run(run_dir))
-
-
 FacesOpt = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--faces", help="Find the faces, classify each; a picture's label is their area-weighted mean."
+        "--faces/--no-faces",
+        help="Find the faces, classify each; a picture's label is their area-weighted mean "
+        "(default: on for runs trained on face crops and for prior; "
+        "--no-faces: each image is already one face crop).",
     ),
 ]
 
@@ -198,13 +208,16 @@ evaluate_app = typer.Typer(add_completion=False)
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="Run directory or its model.keras.")],
     data_dir: Annotated[Path, typer.Argument(help="<label>/<images> tree.")],
-    faces: FacesOpt = False,
+    faces: FacesOpt = None,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    job = face_scoring.evaluate_faces if faces else scoring.evaluate
     run_dir, data_dir = Path(_inside(data, str(run_dir))), Path(_inside(data, str(data_dir)))
-    result = _with_model(run_dir, lambda run: job(run, data_dir))
+    quiet_tensorflow()
+    run = open_run(run_dir)
+    tree = [i.path for i in data_lib.list_tree(data_dir)] if data_dir.is_dir() else []
+    faces = face_scoring.reads_faces(run, faces, tree)
+    result = (face_scoring.evaluate_faces if faces else scoring.evaluate)(run, data_dir)
     if as_json:
         print(json.dumps(result))
         return
@@ -226,13 +239,15 @@ predict_app = typer.Typer(add_completion=False)
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="Run directory or its model.keras.")],
     paths: Annotated[list[str], typer.Argument(help="Images, folders or glob patterns.")],
-    faces: FacesOpt = False,
+    faces: FacesOpt = None,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    job = face_scoring.predict_faces if faces else scoring.predict
     run_dir, paths = Path(_inside(data, str(run_dir))), [_inside(data, p) for p in paths]
-    results = _with_model(run_dir, lambda run: job(run, paths))
+    quiet_tensorflow()
+    run = open_run(run_dir)
+    faces = face_scoring.reads_faces(run, faces, [str(p) for p in scoring.expand(paths) if p.is_file()])
+    results = (face_scoring.predict_faces if faces else scoring.predict)(run, paths)
     if as_json:
         print(json.dumps([asdict(r) for r in results]))
         return

@@ -47,9 +47,14 @@ def compare(run: Path, config: dict, results: dict[str, dict]) -> Comparison | N
         return None
     before = json.loads((previous / "metrics.json").read_text()).get("test", {})
     old_config = json.loads((previous / "config.json").read_text())
-    delta = {
-        key: round(results["test"][key] - before[key], 4)
+    same = old_config.get("data_fingerprint") == config["data_fingerprint"]
+    return Comparison(str(previous), same, delta(results["test"], before))
+
+
+def delta(mine: dict, theirs: dict) -> dict[str, float]:
+    """The headline figures, mine minus theirs, where both have them."""
+    return {
+        key: round(mine[key] - theirs[key], 4)
         for key in HEADLINE
-        if isinstance(results["test"].get(key), float) and isinstance(before.get(key), float)
+        if isinstance(mine.get(key), float) and isinstance(theirs.get(key), float)
     }
-    return Comparison(str(previous), old_config.get("data_fingerprint") == config["data_fingerprint"], delta)

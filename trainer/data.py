@@ -135,9 +135,12 @@ def shape_of(paths: list[str], sample: int = 256) -> Shape:
     chosen = sorted(paths)[:: max(1, len(paths) // sample)][:sample]
     sides, gray = [], 0
     for path in chosen:
-        with Image.open(path) as img:  # the header only: no decoding
-            sides.append(min(img.size))
-            gray += img.mode in GRAY_MODES
+        try:
+            with Image.open(path) as img:  # the header only: no decoding
+                sides.append(min(img.size))
+                gray += img.mode in GRAY_MODES
+        except (OSError, ValueError):  # not an image (a workspace's junk): not part of its shape
+            continue
     if not sides:
         raise DataError("no readable images to take the input shape from")
     median = int(sorted(sides)[len(sides) // 2])

@@ -26,6 +26,17 @@ DEFAULTS = {"detector": f"{DEFAULT}:min20", "margin": crops.MARGIN, "min_face": 
 NO_FACE = "no face found"
 
 
+def reads_faces(run: Run, asked: bool | None, paths: list[str]) -> bool:
+    """--faces / --no-faces as asked. By default a run trained on face crops (and the prior) finds
+    the faces, since a face model shown a whole photo answers confidently and means nothing;
+    unless the pictures are face crops already (FER2013-like: small, crops.looks_like_crops)."""
+    if asked is not None:
+        return asked
+    return bool(run.config.get("faces")) and not (
+        paths and crops.looks_like_crops(data.shape_of(paths).median_side)
+    )
+
+
 def settings(run: Run) -> dict:
     return {**DEFAULTS, **(run.config.get("faces") or {})}
 
@@ -101,17 +112,24 @@ def image_score(prediction: Prediction, run: Run) -> np.ndarray:
 def evaluate_faces(run: Run, data_dir: Path, workers: int = 2) -> dict[str, object]:
     """Metrics over the pictures with a face, and `coverage`: the share of pictures that have one."""
     items, skipped = labelled(run, data_dir)
-    results = predict_faces(run, [i.path for i in items], workers)
-    scored = [(i, r) for i, r in zip(items, results, strict=True) if r.label is not None]
-    if not scored:
+    detector = from_setting(settings(run)["detector"])
+    found = list(detect_files(detector, [Path(i.path) for i in items], workers))
+    result = evaluate_found(run, items, found)
+    if result["coverage"] == 0:
         raise data.DataError(f"no face found in any of the {len(items)} images of {data_dir}")
+    result["skipped"] = skipped
+    return result
+
+
+def evaluate_found(run: Run, items: list[data.Item], found: list[Found]) -> dict[str, object]:
+    """`evaluate --faces` on pictures whose faces are already known (found[n] belongs to items[n])."""
+    results = classify(run, found)
+    scored = [(i, r) for i, r in zip(items, results, strict=True) if r.label is not None]
+    result: dict[str, object] = {"coverage": 0.0, "images": len(items), "no_face": len(items)}
+    if not scored:
+        return result
     truth = truth_of(run, [i for i, _ in scored])
     scores = np.array([image_score(r, run) for _, r in scored])
-    result = metrics.summarise(truth, scores, run.config["threshold"], run.labels)
-    result |= {
-        "coverage": len(scored) / len(items),
-        "images": len(items),
-        "no_face": len(items) - len(scored),
-    }
-    result["skipped"] = skipped
+    result |= metrics.summarise(truth, scores, run.config["threshold"], run.labels)
+    result |= {"coverage": len(scored) / len(items), "no_face": len(items) - len(scored)}
     return result

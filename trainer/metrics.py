@@ -6,9 +6,40 @@ import numpy as np
 from sklearn import metrics
 
 
+def probabilities(scores: np.ndarray) -> np.ndarray:
+    """Model outputs as an (n, classes) probability matrix (a sigmoid column becomes two)."""
+    return np.stack([1 - scores, scores], axis=1) if scores.ndim == 1 else scores
+
+
+def read(scores: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's predicted class index and that class's probability (not P(label 1))."""
+    predicted = predictions(scores, threshold)
+    return predicted, probabilities(scores)[np.arange(len(predicted)), predicted]
+
+
 def predictions(scores: np.ndarray, threshold: float) -> np.ndarray:
     """Class indices: sigmoid scores (n,) against the threshold, softmax scores (n, k) by argmax."""
     return (scores >= threshold).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+
+
+# A fine-tune's validation split moves the threshold away from the starting run's only with at
+# least this many images of each label; below that its optimum is mostly noise, and the starting
+# run's threshold read another scrape's pictures better (bench/cross_scrape.py, "threshold"
+# table: a 10-50 per label sample's optimum lost 0.001-0.014 balanced accuracy to the prior's
+# threshold on average and did worse in 20-43% of draws; the seed scrape's fine-tune moved it
+# from 0.46 to 0.20 on 70 crops).
+MOVE_THRESHOLD_AT = 200
+
+
+def decision_threshold(y_true: np.ndarray, scores: np.ndarray, fallback: float | None) -> tuple[float, str]:
+    """The threshold a run uses, and where it came from ("validation" or "fallback"). Without a
+    fallback (a model from scratch) the validation optimum is all there is."""
+    if scores.ndim != 1:
+        return 0.5, "argmax"
+    counts = np.bincount(y_true, minlength=2)
+    if fallback is None or counts.min() >= MOVE_THRESHOLD_AT:
+        return choose_threshold(y_true, scores), "validation"
+    return fallback, "fallback"
 
 
 def choose_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:

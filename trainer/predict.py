@@ -82,13 +82,10 @@ def predict(run: Run, targets: list[str]) -> list[Prediction]:
 
 def decide(run: Run, score: np.ndarray) -> tuple[str, dict[str, float]]:
     """A model output (sigmoid scalar or softmax vector) → the run's label and every label's probability."""
-    labels = run.labels
-    if np.ndim(score) == 0:
-        return labels[int(score >= run.config["threshold"])], {
-            labels[0]: float(1 - score),
-            labels[1]: float(score),
-        }
-    return labels[int(np.argmax(score))], {label: float(v) for label, v in zip(labels, score, strict=True)}
+    scores = np.asarray(score)[None]
+    (predicted,), _ = metrics.read(scores, run.config["threshold"])
+    per_label = metrics.probabilities(scores)[0]
+    return run.labels[predicted], {label: float(p) for label, p in zip(run.labels, per_label, strict=True)}
 
 
 def labelled(run: Run, data_dir: Path) -> tuple[list[data.Item], dict[str, int]]:

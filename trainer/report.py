@@ -21,7 +21,9 @@ def _plt():
 
 def curves(history: dict[str, list[float]], out: Path) -> None:
     plt = _plt()
-    keys = [k for k in ("loss", "accuracy") if k in history]
+    keys = [k for k in ("loss", "accuracy") if history.get(k)]
+    if not keys:  # nothing was fitted (a run that keeps its starting model)
+        return
     fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5))
     for ax, key in zip(np.atleast_1d(axes), keys, strict=True):
         ax.plot(history[key], label="train")

@@ -10,14 +10,14 @@ import platform
 import shutil
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from faces import crops
-from trainer import compare, data, hardware, metrics, models, report, splits
+from trainer import compare, data, finetune, hardware, metrics, models, report, splits
 from trainer.predict import scores_of
 from trainer.run import OUT_OF_FOLD, PRIOR_DIR, Run, open_run, point_latest
 
@@ -44,6 +44,7 @@ class TrainConfig:
     init: Path | None = None  # start from this run's weights; None: the prior on face crops; "none": scratch
     cross_fit: int = 0  # K >= 2: out-of-fold probabilities for every training and validation image
     clean_labels: bool = False  # leave out what evidence that never saw the labels disputes
+    fine_tune: str | None = None  # how a run started from another's weights is fine-tuned (finetune.default)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class TrainResult:
     compared_to: compare.Comparison | None = None
     label_issues: int = 0
     evidence: str | None = None  # what judged the labels: "out_of_fold", "prior", or None
+    vs_prior: dict[str, float] | None = None  # face runs: test figures minus the prior's on the same crops
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,11 @@ class Fitted:
 # batch-norm statistics adapt.
 SCRATCH_RATE = {"light": 2e-3, "strong": 1e-3}
 FINE_TUNE_RATE = 5e-4
+# Cross-fit fold models started from another run (the prior) train this share of --epochs: they
+# only judge labels, and the prior already reads faces. On FER2013 with 10% of labels flipped
+# (bench/faces_kfold.py, the loop) a third found as many flips as the whole budget in a third
+# of the time.
+FOLD_EPOCHS_FROM_SOURCE = 1 / 3
 
 
 def _fingerprint(items: list[data.Item]) -> str:
@@ -183,10 +190,12 @@ def _feed(
     cfg: TrainConfig,
     augment=None,
     shuffle: bool = False,
+    targets: np.ndarray | None = None,
 ):
+    """The images as a batched feed; `targets` (soft labels) in place of their class indices."""
     return data.pipeline(
         [i.path for i in items],
-        [index[i.label] for i in items],
+        [index[i.label] for i in items] if targets is None else [float(t) for t in targets],
         shape.image_size,
         shape.channels,
         cfg.batch_size,
@@ -197,6 +206,13 @@ def _feed(
     )
 
 
+def _fine_tune(cfg: TrainConfig, shape: Shape) -> str | None:
+    """The fine-tuning recipe's name: as asked, else the default for the run it starts from."""
+    if shape.source is None:
+        return None
+    return cfg.fine_tune or finetune.default(shape.source.is_prior)
+
+
 def fit(
     cfg: TrainConfig,
     shape: Shape,
@@ -205,41 +221,60 @@ def fit(
     validation_items: list[data.Item],
     callbacks: list | None = None,
 ) -> Fitted:
-    """Build (or start from `shape.source`), compile and fit one model. Without validation
-    images (a cross-fit fold) it trains the whole epoch budget: nothing may pick the epoch."""
+    """Build (or start from `shape.source`, fine-tuned by the `cfg.fine_tune` recipe), compile
+    and fit one model. Without validation images (a cross-fit fold) it trains the whole epoch
+    budget: nothing may pick the epoch."""
     import keras
 
     index = data.class_index(labels)
     augmentation, averaged = recipe(shape.arch, len(train_items))
-    feed = _feed(shape, train_items, index, cfg, augmentation, shuffle=True)
-    validation = _feed(shape, validation_items, index, cfg) if validation_items else None
+    tune = finetune.RECIPES[_fine_tune(cfg, shape)] if shape.source else finetune.Recipe()
     binary = len(labels) == 2
+    start = shape.source.load_model() if shape.source else None
+    if start is not None and tune.epochs_share == 0:  # keep: the starting model as it is
+        return Fitted(start, {}, augmentation, False, 0.0, len(start.layers), start.dtype_policy.name)
+    targets = None
+    if tune.distill and binary and start is not None:
+        given = np.array([index[i.label] for i in train_items])
+        start_probs = score_items(start, shape, train_items, index, cfg)
+        targets = finetune.distilled_targets(given, start_probs, tune.distill)
+    feed = _feed(shape, train_items, index, cfg, augmentation, shuffle=True, targets=targets)
+    validation = _feed(shape, validation_items, index, cfg) if validation_items else None
     seed_arch = shape.arch == "seed"  # the seed is trained as the notebook trained it
-    learning_rate = cfg.learning_rate or (
+    base_rate = cfg.learning_rate or (
         1e-3 if seed_arch else FINE_TUNE_RATE if shape.source else SCRATCH_RATE[augmentation or "light"]
     )
-    steps = cfg.epochs * -(-len(train_items) // cfg.batch_size)
+    learning_rate = base_rate * tune.rate_scale
+    epochs = max(1, round(cfg.epochs * tune.epochs_share))
+    per_epoch = -(-len(train_items) // cfg.batch_size)
+    steps = epochs * per_epoch
     strategy, policy = hardware.strategy(cfg.mixed_precision)
     with strategy.scope():
         model = models.ARCHITECTURES[shape.arch](shape.image_size, shape.channels, len(labels))
-        copied = models.start_from(model, shape.source.load_model()) if shape.source else 0
+        copied = models.start_from(model, start) if start is not None else 0
+        finetune.freeze_blocks(model, tune.frozen_blocks)
+    smoothing = 0.0 if seed_arch else cfg.label_smoothing
+    loss = (
+        keras.losses.BinaryCrossentropy(label_smoothing=smoothing) if binary
+        else keras.losses.SparseCategoricalCrossentropy()
+    )  # fmt: skip
+
+    def compile_(rate, ema: bool) -> None:
         schedule = (
-            learning_rate
+            rate
             if seed_arch
             else keras.optimizers.schedules.CosineDecay(
-                learning_rate / 10, steps, warmup_target=learning_rate, warmup_steps=steps // cfg.epochs
+                rate / 10, steps, warmup_target=rate, warmup_steps=per_epoch
             )
         )  # one epoch of warm-up, then a cosine to zero over the epoch budget
-        smoothing = 0.0 if seed_arch else cfg.label_smoothing
-        optimizer = keras.optimizers.Adam(schedule, use_ema=averaged, ema_momentum=_ema_momentum(steps))
+        optimizer = keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=_ema_momentum(steps))
         model.compile(
-            optimizer=optimizer,
-            loss=keras.losses.BinaryCrossentropy(label_smoothing=smoothing) if binary
-            else keras.losses.SparseCategoricalCrossentropy(),
+            optimizer=optimizer, loss=loss,
             metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.Precision(name="precision"),
                      keras.metrics.Recall(name="recall")] if binary
             else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )  # fmt: skip
+
     callbacks = list(callbacks or [])
     class_weight = None
     if not seed_arch:
@@ -252,24 +287,33 @@ def fit(
                 # learning rate is high and batch-norm statistics settle
                 keras.callbacks.EarlyStopping(
                     "val_loss", patience=cfg.patience, restore_best_weights=True,
-                    start_from_epoch=cfg.epochs // 2,
+                    start_from_epoch=epochs // 2,
                 ),
             )  # fmt: skip
-        counts = Counter(i.label for i in train_items)
-        class_weight = {index[c]: len(train_items) / (len(labels) * n) for c, n in counts.items()}
+        if targets is None:  # soft targets carry the starting model's balance already
+            counts = Counter(i.label for i in train_items)
+            class_weight = {index[c]: len(train_items) / (len(labels) * n) for c, n in counts.items()}
     try:
+        if tune.head_epochs:  # LP-FT: the output layer alone, at the full rate, first
+            trainable = {id(layer): layer.trainable for layer in model.layers}
+            for layer in model.layers[:-1]:
+                layer.trainable = False
+            compile_(base_rate, False)
+            model.fit(feed, epochs=tune.head_epochs, class_weight=class_weight, shuffle=False, verbose=0)
+            for layer in model.layers:
+                layer.trainable = trainable[id(layer)]
+        if tune.anchor:
+            callbacks.append(finetune.anchor_callback(model, tune.anchor))
+        compile_(learning_rate, averaged)
         history = model.fit(
-            feed, validation_data=validation, epochs=cfg.epochs, callbacks=callbacks,
+            feed, validation_data=validation, epochs=epochs, callbacks=callbacks,
             class_weight=class_weight, shuffle=False, verbose=0,
         )  # fmt: skip
+        if tune.interpolate is not None and start is not None:
+            finetune.interpolate(model, start, tune.interpolate)
     finally:
         keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
     return Fitted(model, history.history, augmentation, averaged, learning_rate, copied, policy)
-
-
-def probabilities(scores: np.ndarray) -> np.ndarray:
-    """Model outputs as an (n, classes) probability matrix (a sigmoid column becomes two)."""
-    return np.stack([1 - scores, scores], axis=1) if scores.ndim == 1 else scores
 
 
 def score_items(
@@ -292,6 +336,8 @@ def cross_fit(
     test split), which no fold trains on, are scored by the mean of the fold models."""
     index = data.class_index(labels)
     fold_of = splits.folds(items, cfg.cross_fit, cfg.seed)
+    if shape.source:  # a model that already reads faces needs only a few epochs to judge labels
+        cfg = replace(cfg, epochs=max(1, round(cfg.epochs * FOLD_EPOCHS_FROM_SOURCE)))
     out = np.zeros((len(items), len(labels)))
     ensemble = np.zeros((len(others or []), len(labels)))
     for fold in range(cfg.cross_fit):
@@ -300,9 +346,13 @@ def cross_fit(
         if not held or len({i.label for i in rest}) < len(labels):
             raise data.DataError(f"--cross-fit {cfg.cross_fit}: too few images for that many folds")
         fitted = fit(cfg, shape, labels, rest, [])
-        out[held] = probabilities(score_items(fitted.model, shape, [items[n] for n in held], index, cfg))
+        out[held] = metrics.probabilities(
+            score_items(fitted.model, shape, [items[n] for n in held], index, cfg)
+        )
         if others:
-            ensemble += probabilities(score_items(fitted.model, shape, others, index, cfg)) / cfg.cross_fit
+            ensemble += (
+                metrics.probabilities(score_items(fitted.model, shape, others, index, cfg)) / cfg.cross_fit
+            )
         if on_fold is not None:
             on_fold(fold + 1, cfg.cross_fit)
     return out, fold_of, ensemble
@@ -389,7 +439,7 @@ def _evidence(
     if kind == "prior":
         assert shape.source is not None
         index = data.class_index(labels)
-        return kind, probabilities(score_items(shape.source.load_model(), shape, pool, index, cfg))
+        return kind, metrics.probabilities(score_items(shape.source.load_model(), shape, pool, index, cfg))
     return None, None
 
 
@@ -424,6 +474,11 @@ def train(
     fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], _callbacks(cfg, run, on_epoch))
     seconds = (datetime.now() - fit_start).total_seconds()
     scored = _score(cfg, shape, fitted.model, labels, subsets)
+    beside = _beside_prior(
+        cfg, labels, subsets["test"], faces or (shape.source and shape.source.config.get("faces"))
+    )
+    if beside is not None:
+        scored.results[PRIOR_ON_TEST] = beside
     config = _config(
         cfg, shape, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
     )
@@ -435,7 +490,32 @@ def train(
     n_train = len(subsets["train"]) * epochs_run
     return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
                        round(n_train / seconds, 1) if seconds else 0.0, scored.results, comparison,
-                       len(judged.left_out), judged.evidence)  # fmt: skip
+                       len(judged.left_out), judged.evidence,
+                       compare.delta(scored.results["test"], beside) if beside else None)  # fmt: skip
+
+
+PRIOR_ON_TEST = "prior on test"  # metrics.json: the shipped prior alone on a face run's test crops
+
+
+def _reads_faces(faces: dict | None, shape: Shape) -> dict | None:
+    """How the run's pictures are cut into faces: as its crops were, else as the face model it
+    started from (the prior) cut them, crops exported or not; None for whole-frame runs."""
+    return faces or (shape.source.config.get("faces") if shape.source else None)
+
+
+def _beside_prior(
+    cfg: TrainConfig, labels: list[str], test: list[data.Item], faces: dict | None
+) -> dict | None:
+    """A face run's test crops read by the prior alone, at its own threshold: the figure that
+    says whether training on this data helped at all (on new photos it often does not)."""
+    prior = open_run(PRIOR_DIR)
+    if not faces or prior.labels != labels:
+        return None
+    shape = Shape(prior.config["arch"], prior.config["image_size"], prior.config["color_mode"], prior, {})
+    index = data.class_index(labels)
+    scores = score_items(prior.load_model(), shape, test, index, cfg)
+    truth = np.array([index[i.label] for i in test])
+    return metrics.summarise(truth, scores, prior.config["threshold"], labels)
 
 
 @dataclass
@@ -515,6 +595,9 @@ class Scored:
     truth: dict[str, np.ndarray]
     scores: dict[str, np.ndarray]
     threshold: float
+    threshold_from: (
+        str  # validation (from scratch, or large enough to move it), init (the starting run's), argmax
+    )
     results: dict[str, dict]
 
 
@@ -524,10 +607,12 @@ def _score(
     index = data.class_index(labels)
     scores = {name: score_items(model, shape, subsets[name], index, cfg) for name in ("validation", "test")}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
-    binary = len(labels) == 2
-    threshold = metrics.choose_threshold(truth["validation"], scores["validation"]) if binary else 0.5
+    source = shape.source if shape.source and shape.source.labels == labels else None
+    fallback = source.config["threshold"] if source else None
+    threshold, chosen_by = metrics.decision_threshold(truth["validation"], scores["validation"], fallback)
+    chosen_by = "init" if chosen_by == "fallback" else chosen_by
     results = {name: metrics.summarise(truth[name], scores[name], threshold, labels) for name in scores}
-    return Scored(truth, scores, threshold, results)
+    return Scored(truth, scores, threshold, chosen_by, results)
 
 
 def _write_run(
@@ -594,6 +679,7 @@ def _config(
         "shape_from": shape.chosen_by,
         "rescale": 1 / 255,
         "threshold": scored.threshold,
+        "threshold_from": scored.threshold_from,
         "flip_tta": shape.arch in models.AUGMENTED,
         "augmentation": fitted.augmentation,
         "weight_average": fitted.averaged,
@@ -605,11 +691,12 @@ def _config(
         "data_dir_from_run": os.path.relpath(cfg.data_dir.resolve(), final.resolve()),  # see run.data_dir_of
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
         "data_fingerprint": _fingerprint(items),
-        "faces": faces,
+        "faces": _reads_faces(faces, shape),
         "counts": {n: len(s) for n, s in subsets.items()},
         "skipped": dict(skipped),
         "epochs": cfg.epochs,
-        "epochs_run": len(fitted.history["loss"]),
+        "epochs_run": len(fitted.history.get("loss", [])),
+        "fine_tune": _fine_tune(cfg, shape),
         "batch_size": cfg.batch_size,
         "learning_rate": fitted.learning_rate,
         "cross_fit": cfg.cross_fit,
@@ -633,10 +720,9 @@ def _pictures(run, history, results, y_test, s_test, test_items, labels, thresho
     report.curves(history, run / "curves.png")
     report.confusion(results["test"]["confusion_matrix"], labels, run / "confusion.png", "test")
     report.roc(y_test, s_test, run / "roc.png")
-    predicted = metrics.predictions(s_test, threshold)
-    confidence = s_test if s_test.ndim == 1 else s_test.max(axis=1)
+    predicted, confidence = metrics.read(s_test, threshold)
     wrong = [i for i in range(len(y_test)) if predicted[i] != y_test[i]]
-    margin = [abs(confidence[i] - threshold) if s_test.ndim == 1 else confidence[i] for i in wrong]
+    margin = [abs(s_test[i] - threshold) if s_test.ndim == 1 else confidence[i] for i in wrong]
     worst = [wrong[i] for i in np.argsort(margin)[::-1][:16]]
     report.html_report(
         run, f"happysad run {run.name}", results,
