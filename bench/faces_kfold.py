@@ -247,7 +247,7 @@ def loop_recall(args, tmp: Path, progress: Progress) -> tuple[list[dict], dict]:
     progress.advance(task)
     started = time.monotonic()
     result = train(TrainConfig(ws / "curated", tmp / "run", epochs=args.epochs, seed=args.seed,
-                               init=Path("prior"), cross_fit=args.folds))  # fmt: skip
+                               init=Path("prior"), cross_fit=args.folds, fine_tune=args.fine_tune))  # fmt: skip
     train_s = time.monotonic() - started
     progress.advance(task)
     k = len(flipped)
@@ -263,7 +263,8 @@ def loop_recall(args, tmp: Path, progress: Progress) -> tuple[list[dict], dict]:
     suspects = json.loads(done.stdout)["predictions"]["suspects"]
     found = sum(hashlib.sha256(Path(s["filepath"]).read_bytes()).hexdigest() in digest for s in suspects)
     exported = json.loads((tmp / "export.json").read_text())
-    rows = [{"method": f"the loop: train --init prior --cross-fit {args.folds}, curate review --predictions RUN "
+    recipe = f" --fine-tune {args.fine_tune}" if args.fine_tune else ""
+    rows = [{"method": f"the loop: train --init prior --cross-fit {args.folds}{recipe}, curate review --predictions RUN "
              f"--top {k}", "recall_at_k": found / k, "seconds": train_s + review_s}]  # fmt: skip
     facts = {"images": len(items), "flipped": k, "suspects_listed": len(suspects), "curate_s": round(curated_s),
              "train_cross_fit_s": round(train_s), "review_s": round(review_s),
@@ -283,6 +284,7 @@ def main() -> None:
     parser.add_argument("--flip", type=float, default=0.10)
     parser.add_argument("--flip-epochs", type=int, default=15)
     parser.add_argument("--only", choices=("scrape", "flipped", "loop"))
+    parser.add_argument("--fine-tune", help="the loop's recipe (default: train's own)")
     fer_python = ROOT / ".venv-fer" / "bin" / "python"
     parser.add_argument("--fer-python", type=Path, default=fer_python if fer_python.exists() else None)
     parser.add_argument("--json", action="store_true")

@@ -51,9 +51,10 @@ ROC-AUC {roc_auc:.3f}, n = {n} |
 average the image and its mirror image; threshold {threshold:.3f} on P({positive}) |
 
 ## Intended use
-Reading happy vs sad on a cropped, roughly frontal face: as the starting point for fine-tuning
-on your own face crops (`train --init prior`, the default for face-crop exports) and as
-independent evidence when reviewing labels (`curate review --predictions prior`). It is not an
+Reading happy vs sad on a cropped, roughly frontal face: by itself (`predict prior photo.jpg`
+finds the faces first), as what `train` keeps on your own face crops unless told to fine-tune
+(`--fine-tune NAME`: no recipe read another scrape's photos better than this model alone), and
+as independent evidence when reviewing labels (`curate review --predictions prior`). It is not an
 emotion recogniser for people in general: FER2013 faces are posed and spontaneous web faces,
 mostly adult, and its labels are themselves noisy (human agreement on FER2013 is about 65% over
 seven classes). Do not use it to make decisions about people.

@@ -161,9 +161,15 @@ def train(
     out.print(_metrics_table(f"run {result.run}", result.metrics))
     speed = f"{result.seconds:.0f}s ({result.images_per_second:.0f} images/s)"
     skipped = sum(result.skipped.values())
-    out.print(
-        f"{result.epochs_run} epochs, {speed}; skipped {skipped} unreadable; report: {result.run}/report.html"
+    fitted = (
+        f"{result.epochs_run} epochs, {speed}" if result.epochs_run else "the starting model kept as it is"
     )
+    out.print(f"{fitted}; skipped {skipped} unreadable; report: {result.run}/report.html")
+    if result.fine_tune == finetune.FROM_PRIOR and not result.epochs_run:
+        out.print(
+            "no fine-tuning recipe read photos from another scrape better than the prior alone "
+            "(README, Faces): the run is the prior; --fine-tune NAME fine-tunes anyway"
+        )
     if result.evidence:
         out.print(
             f"labels judged by {result.evidence.replace('_', '-')} predictions: "

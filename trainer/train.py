@@ -61,6 +61,7 @@ class TrainResult:
     label_issues: int = 0
     evidence: str | None = None  # what judged the labels: "out_of_fold", "prior", or None
     vs_prior: dict[str, float] | None = None  # face runs: test figures minus the prior's on the same crops
+    fine_tune: str | None = None  # the recipe, when the run started from another's weights
 
 
 @dataclass(frozen=True)
@@ -491,7 +492,8 @@ def train(
     return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
                        round(n_train / seconds, 1) if seconds else 0.0, scored.results, comparison,
                        len(judged.left_out), judged.evidence,
-                       compare.delta(scored.results["test"], beside) if beside else None)  # fmt: skip
+                       compare.delta(scored.results["test"], beside) if beside else None,
+                       config["fine_tune"])  # fmt: skip
 
 
 PRIOR_ON_TEST = "prior on test"  # metrics.json: the shipped prior alone on a face run's test crops
