@@ -139,6 +139,14 @@ class Manifest:
         ).fetchone()
         return row["status"] if row else None
 
+    def has_images(self, label: str, query: str) -> bool:
+        """Whether a candidate of this query and label is in raw/ (stored, or the same bytes as one)."""
+        row = self.db.execute(
+            "SELECT 1 FROM candidates WHERE label=? AND query=? AND status IN ('ok', 'duplicate') LIMIT 1",
+            (label, query),
+        ).fetchone()
+        return row is not None
+
     def add(self, query: str, label: str, engine: str, rank: int, candidate: Candidate) -> Row | None:
         """Record a newly found candidate as pending; None if this label already has the URL."""
         now = _now()

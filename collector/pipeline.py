@@ -68,6 +68,28 @@ class Summary:
         return out
 
 
+# What lifts the commonest refusals (parts of the reason strings the downloader records).
+LIFTED_BY = {
+    "address refused": "--allow-private",
+    "robots.txt": "--ignore-robots",
+    "X-Robots-Tag": "--ignore-robots",
+    "too small": "--min-size",
+    "too large": "--max-bytes",
+    "timeout": "--timeout",
+}
+
+
+def nothing_stored(summary: Summary) -> str:
+    """Why a run ended with no image of its query in the workspace, and what to do about it."""
+    found = f"no image of {summary.query!r} ({summary.label}) stored"
+    if not summary.reasons:
+        return found
+    reason, count = summary.reasons.most_common(1)[0]
+    lifted = next((option for key, option in LIFTED_BY.items() if key in reason), None)
+    advice = f"; {lifted} lifts it" if lifted else ""
+    return f"{found}: {count} of {summary.reasons.total()} candidates {reason}{advice}"
+
+
 class Rejected(Exception):
     """A candidate yielded no image: `status` for the manifest, `key` for counting reasons,
     `attempts` the requests it took."""
@@ -143,6 +165,8 @@ class Pipeline:
         s = self.summary
         if not (s.error or s.found or s.resumed or s.skipped):
             s.error = f"{s.engine} found no images for {s.query!r}"
+        elif not (s.error or s.ok or self.manifest.has_images(self.job.label, self.job.query)):
+            s.error = nothing_stored(s)
         self.summary.elapsed = round(time.monotonic() - started, 3)
         self.on_update(self.summary)
         return self.summary

@@ -4,6 +4,7 @@ addresses themselves; the only connections made are to this test's own loopback 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from aiohttp import web
@@ -30,8 +31,12 @@ def test_every_non_public_address_is_named_and_public_ones_pass(address, kind):
 
 def test_collect_refuses_a_loopback_site_unless_allowed(live: LiveSite, tmp_path):
     endpoint = f"{live.url}/images/search"
-    run_collect("happy people", "--limit", "3", "--endpoint", endpoint, "--json", data=tmp_path / "no",
-                allow_private=False)  # fmt: skip
+    refusal = run_collect("happy people", "--limit", "3", "--endpoint", endpoint, "--json", data=tmp_path / "no",
+                          allow_private=False)  # fmt: skip
+    # nothing stored: exit 1, one line naming the commonest reason and the option that lifts it
+    assert refusal.returncode == 1 and json.loads(refusal.stdout)["ok"] == 0
+    assert refusal.stderr.strip().count("\n") == 0
+    assert "loopback address refused; --allow-private lifts it" in refusal.stderr
     refused = [r for r in rows(tmp_path / "no") if r["status"] != "pending"]
     assert refused and all(r["status"] == "filtered" for r in refused)
     assert {r["reason"] for r in refused} == {"loopback address refused"}

@@ -125,7 +125,7 @@ def test_slow_host_times_out(live: LiveSite, tmp_path: Path):
         "--json",
         data=tmp_path,
     )
-    assert result.returncode == 0
+    assert result.returncode == 1 and "timeout; --timeout lifts it" in result.stderr  # nothing stored
     assert by_url(tmp_path)[f"{live.url}/slow.jpg"]["reason"] == "timeout"
     assert raw_files(tmp_path) == []
 

@@ -129,3 +129,21 @@ def test_wise_ft_puts_every_weight_between_the_start_and_the_fine_tune_and_froze
     ] * sum(map(len, blocks[2:]))
     assert set(finetune.RECIPES) >= {"keep", "plain", "wise-ft", "lp-ft", "l2-sp", "lwf", "short", "frozen"}
     assert (finetune.default(True), finetune.default(False)) == ("keep", "plain")
+
+
+def test_a_collect_that_stores_nothing_names_the_commonest_reason_and_what_lifts_it():
+    from collections import Counter
+
+    from collector.pipeline import Summary, nothing_stored
+
+    summary = Summary("happy people", "happy", "bing", 10, "data")
+    assert nothing_stored(summary) == "no image of 'happy people' (happy) stored"
+    summary.reasons = Counter({"loopback address refused": 140, "http 404": 3})
+    assert nothing_stored(summary) == (
+        "no image of 'happy people' (happy) stored: 140 of 143 candidates loopback address refused; "
+        "--allow-private lifts it"
+    )
+    summary.reasons = Counter({"disallowed by robots.txt": 5, "http 404": 1})
+    assert nothing_stored(summary).endswith("disallowed by robots.txt; --ignore-robots lifts it")
+    summary.reasons = Counter({"http 404": 2})
+    assert nothing_stored(summary).endswith("2 of 2 candidates http 404")  # nothing to lift

@@ -424,11 +424,17 @@ def test_training_into_an_existing_run_replaces_it_whole(tmp_path):
     out.mkdir(parents=True)
     (out / "metrics.json").write_text("{}")
     (out / "from-the-old-run.png").write_bytes(b"old")
-    (tmp_path / "runs" / ".r.partial").mkdir()  # what a killed run left
-    (tmp_path / "runs" / ".r.partial" / "half.csv").write_text("x")
+    (tmp_path / "runs" / ".r.building").mkdir()  # what a run killed while training left
+    (tmp_path / "runs" / ".r.building" / "half.csv").write_text("x")
     run_json("train", str(data), "--out", str(out), "--arch", "seed", "--epochs", "1", "--image-size", "32")
     assert not (out / "from-the-old-run.png").exists() and json.loads((out / "metrics.json").read_text())
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "r"]
+    # killed between the swap's two renames: the old run aside, none at --out; the next run puts
+    # it back before replacing it (common.files.fresh_folder, SIGKILL-tested in test_files.py)
+    out.rename(tmp_path / "runs" / ".r.old")
+    run_json("train", str(data), "--out", str(out), "--arch", "seed", "--epochs", "1", "--image-size", "32")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "r"]
+    assert (out / "model.keras").is_file()
 
 
 def test_a_broken_run_is_one_line_for_every_command_that_opens_it(trained, tmp_path):

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.files import fresh_folder
 from faces import crops
 from trainer import compare, data, finetune, hardware, metrics, models, report, splits
 from trainer.predict import scores_of
@@ -466,25 +466,24 @@ def train(
             "--cross-fit K, or face crops trained from the prior"
         )
     final = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{shape.arch}"
-    run = _staging(final)
-    judged = _judge_labels(cfg, shape, labels, items, assignment, run, faces, on_fold)
-    splits.write(run / "split.csv", items, assignment)
-    subsets = _subsets(items, assignment)
-    keras.utils.set_random_seed(cfg.seed)  # the same model whether or not folds were trained first
-    fit_start = datetime.now()
-    fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], _callbacks(cfg, run, on_epoch))
-    seconds = (datetime.now() - fit_start).total_seconds()
-    scored = _score(cfg, shape, fitted.model, labels, subsets)
-    beside = _beside_prior(
-        cfg, labels, subsets["test"], faces or (shape.source and shape.source.config.get("faces"))
-    )
-    if beside is not None:
-        scored.results[PRIOR_ON_TEST] = beside
-    config = _config(
-        cfg, shape, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
-    )
-    _write_run(run, fitted, config, scored, subsets["test"], labels, judged.left_out)
-    run = _move_into_place(run, final)
+    with fresh_folder(final) as run:  # built beside, swapped in whole; a killed run's swap is undone
+        judged = _judge_labels(cfg, shape, labels, items, assignment, run, faces, on_fold)
+        splits.write(run / "split.csv", items, assignment)
+        subsets = _subsets(items, assignment)
+        keras.utils.set_random_seed(cfg.seed)  # the same model whether or not folds were trained first
+        fit_start = datetime.now()
+        callbacks = _callbacks(cfg, run, on_epoch)
+        fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], callbacks)
+        seconds = (datetime.now() - fit_start).total_seconds()
+        scored = _score(cfg, shape, fitted.model, labels, subsets)
+        beside = _beside_prior(cfg, labels, subsets["test"], _reads_faces(faces, shape))
+        if beside is not None:
+            scored.results[PRIOR_ON_TEST] = beside
+        config = _config(
+            cfg, shape, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
+        )
+        _write_run(run, fitted, config, scored, subsets["test"], labels, judged.left_out)
+    run = final
     comparison = compare.compare(run, config, scored.results)
     point_latest(run)
     epochs_run = config["epochs_run"]
@@ -632,26 +631,6 @@ def _write_run(
     (run / "metrics.json").write_text(json.dumps(scored.results, indent=2))
     _pictures(run, fitted.history, scored.results, scored.truth["test"], scored.scores["test"], test_items,
               labels, scored.threshold, left_out)  # fmt: skip
-
-
-def _staging(final: Path) -> Path:
-    """An empty folder beside `final` to write the run in: a killed run never mixes with the
-    run already at `final` (a leftover from a killed run is cleared first)."""
-    staging = final.parent / f".{final.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    return staging
-
-
-def _move_into_place(staging: Path, final: Path) -> Path:
-    """The finished run takes `final`'s place; a run that was there goes only after that."""
-    old = final.parent / f".{final.name}.replaced"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return final
 
 
 def _config(
