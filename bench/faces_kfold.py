@@ -54,7 +54,7 @@ from trainer.faces import DEFAULTS, classify
 from trainer.metrics import probabilities
 from trainer.predict import predict
 from trainer.run import PRIOR_DIR, open_run
-from trainer.train import Shape, TrainConfig, cross_fit, score_items, train
+from trainer.train import ModelSpec, TrainConfig, fold_probabilities, score_items, train
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=180, stderr=True)
@@ -206,7 +206,7 @@ def flipped_recall(args, tmp: Path, progress: Progress) -> tuple[list[dict], dic
     progress.advance(task)
 
     prior = open_run(PRIOR_DIR)
-    shape = Shape(prior.config["arch"], prior.config["image_size"], prior.config["color_mode"], prior, {})
+    shape = ModelSpec.of_run(prior)
     cfg = TrainConfig(tree, epochs=args.flip_epochs, seed=args.seed, cross_fit=args.folds)
     started = time.monotonic()
     p_prior = probabilities(
@@ -216,7 +216,7 @@ def flipped_recall(args, tmp: Path, progress: Progress) -> tuple[list[dict], dic
                  "seconds": time.monotonic() - started})  # fmt: skip
     progress.advance(task)
     started = time.monotonic()
-    oof, _, _ = cross_fit(cfg, shape, labels, given, lambda fold, total: progress.advance(task))
+    oof, _, _ = fold_probabilities(cfg, shape, labels, given, lambda fold, total: progress.advance(task))
     rows.append({"method": f"out-of-fold ({args.folds} folds fine-tuned from the prior) + cleanlab",
                  "recall_at_k": recall(1 - label_quality(y, oof)), "seconds": time.monotonic() - started})  # fmt: skip
     rows.append({"method": "out-of-fold and prior averaged + cleanlab (what review uses on face runs)",

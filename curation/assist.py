@@ -35,7 +35,7 @@ SPLIT = "prediction_split"  # train | validation | test | label_issue | unseen
 EVIDENCE = "label_evidence"  # what the evidence reads: its label and that label's probability
 EVIDENCE_SOURCE = "evidence_source"  # out_of_fold | held_out | in_sample, "+prior" when averaged with it
 PRIOR_PREDICTION = "prior_prediction"  # face runs: the shipped prior's reading of the same faces
-LABEL_ISSUE = "label_issue"  # cleanlab: 1 - label quality (self-confidence); higher = likelier wrong
+LABEL_ISSUE_FIELD = "label_issue"  # cleanlab: 1 - label quality (self-confidence); higher = likelier wrong
 FACE_PREDICTIONS = "face_predictions"  # runs trained on face crops: one prediction per detected face
 IN_SAMPLE = "in_sample"
 VIEWS = {
@@ -81,7 +81,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _pictures(run: Run) -> dict[str, str]:
+def _picture_digests(run: Run) -> dict[str, str]:
     """path in the run's data → sha256 of the picture it shows, for the run's split.csv.
 
     By content, so a raw file matches its hard link or copy in the export the run read; a
@@ -99,7 +99,7 @@ def _pictures(run: Run) -> dict[str, str]:
 
 def run_splits(run: Run) -> dict[str, str]:
     """sha256 → the run's split for every picture it was trained or scored on."""
-    pictures = _pictures(run)
+    pictures = _picture_digests(run)
     return {pictures[r["path"]]: r["split"] for r in _rows(run.path / "split.csv") if r["path"] in pictures}
 
 
@@ -110,7 +110,7 @@ def out_of_fold(run: Run) -> dict[str, np.ndarray]:
     rows = _rows(run.path / OUT_OF_FOLD)
     if not rows:
         return {}
-    pictures = _pictures(run)
+    pictures = _picture_digests(run)
     per_picture: dict[str, list[list[float]]] = defaultdict(list)
     for row in rows:
         if row["path"] in pictures:
@@ -203,7 +203,7 @@ def attach(
         values[SPLIT][sample_id] = split
         values[EVIDENCE_SOURCE][sample_id] = source if evidence is not None else None
         values[EVIDENCE][sample_id] = None
-        values[LABEL_ISSUE][sample_id] = None
+        values[LABEL_ISSUE_FIELD][sample_id] = None
         if evidence is not None:
             best = int(np.argmax(evidence))
             values[EVIDENCE][sample_id] = fo.Classification(
@@ -216,7 +216,7 @@ def attach(
         values[FACE_PREDICTIONS][sample_id] = fo.Detections(detections=boxes) if on_faces else None
     if len({given for _, given, _ in judged}) > 1:
         quality = label_quality(np.array([g for _, g, _ in judged]), np.stack([e for _, _, e in judged]))
-        values[LABEL_ISSUE].update(
+        values[LABEL_ISSUE_FIELD].update(
             {sid: float(1 - q) for (sid, _, _), q in zip(judged, quality, strict=True)}
         )
     schema = dataset.get_field_schema()
@@ -228,12 +228,12 @@ def attach(
     dataset.save()
 
     ranked = (
-        dataset.exists(LABEL_ISSUE)
+        dataset.exists(LABEL_ISSUE_FIELD)
         # rejected files, and conflicted or flagged ones (which "to review" asks about), are
         # not exported as they stand: their labels are not what this view is for
         .match_tags([REJECT, *UNDECIDED], bool=False)
         .match(F(f"{EVIDENCE}.label") != F("ground_truth.label"))
-        .sort_by(LABEL_ISSUE, reverse=True)
+        .sort_by(LABEL_ISSUE_FIELD, reverse=True)
     )
     views = {
         "likely mislabelled": ranked,
@@ -248,7 +248,7 @@ def attach(
         dataset.save_view(view_name, view, description=VIEWS[view_name], overwrite=True)
     suspects = [
         Suspect(s.filepath, s.ground_truth.label, s[EVIDENCE].label, s[EVIDENCE].confidence,
-                s[LABEL_ISSUE], s[SPLIT], s[EVIDENCE_SOURCE])
+                s[LABEL_ISSUE_FIELD], s[SPLIT], s[EVIDENCE_SOURCE])
         for s in ranked.limit(top)
     ]  # fmt: skip
     counts = Counter(v for v in values[SPLIT].values() if v is not None)

@@ -492,7 +492,7 @@ def test_the_report_shows_each_misread_image_with_the_probability_of_the_label_i
 
     from trainer import metrics
     from trainer.data import Item
-    from trainer.train import _pictures
+    from trainer.train import _report_pictures
 
     items = []
     for n in range(4):
@@ -502,6 +502,6 @@ def test_the_report_shows_each_misread_image_with_the_probability_of_the_label_i
     y = np.array([1, 1, 0, 0])
     s = np.array([0.1, 0.3, 0.8, 0.2])  # two sad images read as happy, one happy read as sad
     results = {"test": metrics.summarise(y, s, 0.5, ["happy", "sad"])}
-    _pictures(tmp_path, {"loss": [1.0, 0.5]}, results, y, s, items, ["happy", "sad"], 0.5, [])
+    _report_pictures(tmp_path, {"loss": [1.0, 0.5]}, results, y, s, items, ["happy", "sad"], 0.5, [])
     shown = re.findall(r"true (\w+), predicted (\w+) \((\d\.\d\d)\)", (tmp_path / "report.html").read_text())
     assert sorted(shown) == [("happy", "sad", "0.80"), ("sad", "happy", "0.70"), ("sad", "happy", "0.90")]

@@ -68,8 +68,3 @@ def write(path: Path, items: list[Item], splits: dict[str, str]) -> None:
         writer.writerow(["path", "label", "group", "split"])
         for item in sorted(items, key=lambda i: (splits[i.path], i.path)):
             writer.writerow([item.path, item.label, item.group, splits[item.path]])
-
-
-def read(path: Path) -> dict[str, str]:
-    with path.open(newline="") as handle:
-        return {row["path"]: row["split"] for row in csv.DictReader(handle)}

@@ -65,7 +65,7 @@ class TrainResult:
 
 
 @dataclass(frozen=True)
-class Shape:
+class ModelSpec:
     """What is trained: architecture, input, the run it starts from, and where each choice came from."""
 
     arch: str
@@ -77,6 +77,11 @@ class Shape:
     @property
     def channels(self) -> int:
         return data.channels_of(self.color_mode)
+
+    @classmethod
+    def of_run(cls, run: Run) -> ModelSpec:
+        """The spec a run was trained with, to score images as it does."""
+        return cls(run.config["arch"], run.config["image_size"], run.config["color_mode"], run, {})
 
 
 @dataclass
@@ -146,7 +151,7 @@ def _source(cfg: TrainConfig, faces: dict | None) -> Run | None:
     return None
 
 
-def _shape(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> Shape:
+def _shape(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> ModelSpec:
     """Architecture, image size and colour mode: as asked, else the --init run's, else the data's."""
     source = _source(cfg, faces)
     base = source.config if source else {}
@@ -181,11 +186,11 @@ def _shape(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> Shap
             "data_median_side": str(measured.median_side),
             "data_grayscale": str(measured.grayscale_share),
         }
-    return Shape(arch, size, colour, source, chosen)
+    return ModelSpec(arch, size, colour, source, chosen)
 
 
 def _feed(
-    shape: Shape,
+    shape: ModelSpec,
     items: list[data.Item],
     index: dict[str, int],
     cfg: TrainConfig,
@@ -207,7 +212,7 @@ def _feed(
     )
 
 
-def _fine_tune(cfg: TrainConfig, shape: Shape) -> str | None:
+def _fine_tune(cfg: TrainConfig, shape: ModelSpec) -> str | None:
     """The fine-tuning recipe's name: as asked, else the default for the run it starts from."""
     if shape.source is None:
         return None
@@ -216,7 +221,7 @@ def _fine_tune(cfg: TrainConfig, shape: Shape) -> str | None:
 
 def fit(
     cfg: TrainConfig,
-    shape: Shape,
+    shape: ModelSpec,
     labels: list[str],
     train_items: list[data.Item],
     validation_items: list[data.Item],
@@ -318,15 +323,15 @@ def fit(
 
 
 def score_items(
-    model, shape: Shape, items: list[data.Item], index: dict[str, int], cfg: TrainConfig
+    model, shape: ModelSpec, items: list[data.Item], index: dict[str, int], cfg: TrainConfig
 ) -> np.ndarray:
     """Scores for labelled images, preprocessed (and mirror-averaged) as in training."""
     return scores_of(model, _feed(shape, items, index, cfg), shape.arch in models.AUGMENTED)
 
 
-def cross_fit(
+def fold_probabilities(
     cfg: TrainConfig,
-    shape: Shape,
+    shape: ModelSpec,
     labels: list[str],
     items: list[data.Item],
     on_fold: Callable[[int, int], None] | None = None,
@@ -412,7 +417,7 @@ def _split(cfg: TrainConfig, labels: list[str]) -> tuple[list[data.Item], Counte
     return items + [i for i in test_items if i.label in labels], skipped + test_skipped, assignment
 
 
-def _evidence_kind(cfg: TrainConfig, shape: Shape, labels: list[str]) -> str | None:
+def _evidence_kind(cfg: TrainConfig, shape: ModelSpec, labels: list[str]) -> str | None:
     """What can judge the labels without having trained on them, if anything."""
     if cfg.cross_fit >= 2:
         return "out_of_fold"
@@ -422,7 +427,7 @@ def _evidence_kind(cfg: TrainConfig, shape: Shape, labels: list[str]) -> str | N
 
 def _evidence(
     cfg: TrainConfig,
-    shape: Shape,
+    shape: ModelSpec,
     labels: list[str],
     pool: list[data.Item],
     test: list[data.Item],
@@ -433,7 +438,7 @@ def _evidence(
     them: out-of-fold with --cross-fit, else the prior's when training starts from it."""
     kind = _evidence_kind(cfg, shape, labels)
     if kind == "out_of_fold":
-        probs, fold_of, ensemble = cross_fit(cfg, shape, labels, pool, on_fold, test)
+        probs, fold_of, ensemble = fold_probabilities(cfg, shape, labels, pool, on_fold, test)
         written: dict[str, int | str] = {**fold_of, **{i.path: "test" for i in test}}
         _write_out_of_fold(run / OUT_OF_FOLD, pool + test, np.concatenate([probs, ensemble]), written, labels)
         return kind, probs
@@ -498,7 +503,7 @@ def train(
 PRIOR_ON_TEST = "prior on test"  # metrics.json: the shipped prior alone on a face run's test crops
 
 
-def _reads_faces(faces: dict | None, shape: Shape) -> dict | None:
+def _reads_faces(faces: dict | None, shape: ModelSpec) -> dict | None:
     """How the run's pictures are cut into faces: as its crops were, else as the face model it
     started from (the prior) cut them, crops exported or not; None for whole-frame runs."""
     return faces or (shape.source.config.get("faces") if shape.source else None)
@@ -512,7 +517,7 @@ def _beside_prior(
     prior = open_run(PRIOR_DIR)
     if not faces or prior.labels != labels:
         return None
-    shape = Shape(prior.config["arch"], prior.config["image_size"], prior.config["color_mode"], prior, {})
+    shape = ModelSpec.of_run(prior)
     index = data.class_index(labels)
     scores = score_items(prior.load_model(), shape, test, index, cfg)
     truth = np.array([index[i.label] for i in test])
@@ -531,7 +536,7 @@ class Judged:
 
 def _judge_labels(
     cfg: TrainConfig,
-    shape: Shape,
+    shape: ModelSpec,
     labels: list[str],
     items: list[data.Item],
     assignment: dict[str, str],
@@ -603,7 +608,7 @@ class Scored:
 
 
 def _score(
-    cfg: TrainConfig, shape: Shape, model, labels: list[str], subsets: dict[str, list[data.Item]]
+    cfg: TrainConfig, shape: ModelSpec, model, labels: list[str], subsets: dict[str, list[data.Item]]
 ) -> Scored:
     index = data.class_index(labels)
     scores = {name: score_items(model, shape, subsets[name], index, cfg) for name in ("validation", "test")}
@@ -629,13 +634,13 @@ def _write_run(
     fitted.model.save(run / "model.keras")
     (run / "config.json").write_text(json.dumps(config, indent=2))
     (run / "metrics.json").write_text(json.dumps(scored.results, indent=2))
-    _pictures(run, fitted.history, scored.results, scored.truth["test"], scored.scores["test"], test_items,
-              labels, scored.threshold, left_out)  # fmt: skip
+    _report_pictures(run, fitted.history, scored.results, scored.truth["test"], scored.scores["test"],
+                     test_items, labels, scored.threshold, left_out)  # fmt: skip
 
 
 def _config(
     cfg: TrainConfig,
-    shape: Shape,
+    shape: ModelSpec,
     labels: list[str],
     fitted: Fitted,
     items: list[data.Item],
@@ -697,7 +702,7 @@ def _config(
     }
 
 
-def _pictures(run, history, results, y_test, s_test, test_items, labels, threshold, left_out) -> None:
+def _report_pictures(run, history, results, y_test, s_test, test_items, labels, threshold, left_out) -> None:
     report.curves(history, run / "curves.png")
     report.confusion(results["test"]["confusion_matrix"], labels, run / "confusion.png", "test")
     report.roc(y_test, s_test, run / "roc.png")
