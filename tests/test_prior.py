@@ -62,5 +62,9 @@ def test_prior_reads_faces_by_default_and_each_image_as_a_crop_with_no_faces(tmp
     assert "coverage" not in run_json("evaluate", PRIOR, str(tmp_path / "scenes"), "--no-faces")
     crops = face_crop_tree(tmp_path / "crops")  # small face crops are read whole by default
     assert all(r["faces"] is None and r["label"] for r in run_json("predict", PRIOR, str(crops)))
+    junk = tmp_path / "page.jpg"
+    junk.write_bytes(b"<!doctype html><html>not an image</html>")
+    [only] = run_json("predict", PRIOR, str(junk))  # nothing readable: a note, not a failure
+    assert only["label"] is None and only["error"] == "html page, not an image"
     missing = run("predict", str(tmp_path / "no-such-run"), str(tmp_path))
     assert missing.returncode == 1 and "is not a training run" in missing.stderr

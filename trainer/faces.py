@@ -32,9 +32,12 @@ def reads_faces(run: Run, asked: bool | None, paths: list[str]) -> bool:
     unless the pictures are face crops already (FER2013-like: small, crops.looks_like_crops)."""
     if asked is not None:
         return asked
-    return bool(run.config.get("faces")) and not (
-        paths and crops.looks_like_crops(data.shape_of(paths).median_side)
-    )
+    if not run.config.get("faces"):
+        return False
+    try:
+        return not (paths and crops.looks_like_crops(data.shape_of(paths).median_side))
+    except data.DataError:  # nothing readable to judge by: each file gets its own note
+        return True
 
 
 def settings(run: Run) -> dict:
