@@ -238,7 +238,8 @@ def fit(
     binary = len(labels) == 2
     start = shape.source.load_model() if shape.source else None
     if start is not None and tune.epochs_share == 0:  # keep: the starting model as it is
-        return Fitted(start, {}, augmentation, False, 0.0, len(start.layers), start.dtype_policy.name)
+        kept = sum(1 for layer in start.layers if layer.weights)  # counted as start_from counts copies
+        return Fitted(start, {}, augmentation, False, 0.0, kept, start.dtype_policy.name)
     targets = None
     if tune.distill and binary and start is not None:
         given = np.array([index[i.label] for i in train_items])
@@ -481,7 +482,7 @@ def train(
         fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], callbacks)
         seconds = (datetime.now() - fit_start).total_seconds()
         scored = _score(cfg, shape, fitted.model, labels, subsets)
-        beside = _beside_prior(cfg, labels, subsets["test"], _reads_faces(faces, shape))
+        beside = _beside_prior(cfg, labels, subsets["test"], _faces_setting(faces, shape))
         if beside is not None:
             scored.results[PRIOR_ON_TEST] = beside
         config = _config(
@@ -503,7 +504,7 @@ def train(
 PRIOR_ON_TEST = "prior on test"  # metrics.json: the shipped prior alone on a face run's test crops
 
 
-def _reads_faces(faces: dict | None, shape: ModelSpec) -> dict | None:
+def _faces_setting(faces: dict | None, shape: ModelSpec) -> dict | None:
     """How the run's pictures are cut into faces: as its crops were, else as the face model it
     started from (the prior) cut them, crops exported or not; None for whole-frame runs."""
     return faces or (shape.source.config.get("faces") if shape.source else None)
@@ -677,7 +678,7 @@ def _config(
         "data_dir_from_run": os.path.relpath(cfg.data_dir.resolve(), final.resolve()),  # see run.data_dir_of
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
         "data_fingerprint": _fingerprint(items),
-        "faces": _reads_faces(faces, shape),
+        "faces": _faces_setting(faces, shape),
         "counts": {n: len(s) for n, s in subsets.items()},
         "skipped": dict(skipped),
         "epochs": cfg.epochs,
