@@ -43,10 +43,11 @@ from faces.batch import detect_files
 from faces.detectors import from_setting
 from trainer import finetune
 from trainer import metrics as tm
+from trainer.config import TrainConfig
 from trainer.faces import DEFAULTS, classify, evaluate_found, image_score
 from trainer.predict import labelled, truth_of
 from trainer.run import PRIOR_DIR, open_run
-from trainer.train import TrainConfig, train
+from trainer.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=200, stderr=True)

@@ -25,7 +25,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -45,16 +44,21 @@ from sklearn import metrics as skm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.train_benchmark import SHARED, curate
+from common import tables
 from common.tf_runtime import quiet_tensorflow
 from faces.batch import detect_files
 from faces.detectors import from_setting
 from trainer import splits
+from trainer.config import TrainConfig
 from trainer.data import Item, list_tree
+from trainer.evidence import fold_probabilities
 from trainer.faces import DEFAULTS, classify
+from trainer.fitting import score_items
 from trainer.metrics import probabilities
 from trainer.predict import predict
 from trainer.run import PRIOR_DIR, open_run
-from trainer.train import ModelSpec, TrainConfig, fold_probabilities, score_items, train
+from trainer.spec import ModelSpec
+from trainer.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=180, stderr=True)
@@ -65,22 +69,14 @@ def _link(src: Path, dst: Path) -> None:
     os.link(src, dst)
 
 
-def _tree(dst: Path, rows: list[dict], root: Path, faces_json: Path | None = None) -> Path:
+def _tree(dst: Path, rows: list[tables.Exported], root: Path, faces_json: Path | None = None) -> Path:
     """A labelled tree of hard links with its own manifest.csv (and faces.json for crops)."""
     for r in rows:
-        _link(root / r["path"], dst / r["path"])
+        _link(root / r.path, dst / r.path)
     if faces_json is not None:
         shutil.copy(faces_json, dst / "faces.json")
-    with (dst / "manifest.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    tables.write_manifest(dst, rows, faces=faces_json is not None)
     return dst
-
-
-def _rows(manifest: Path) -> list[dict]:
-    with manifest.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _row(name: str, truth: dict[str, int], prob: dict[str, float], label: dict[str, int], seconds: float,
@@ -99,11 +95,11 @@ def scrape_kfold(args, tmp: Path, progress: Progress) -> tuple[list[dict], dict]
     finally:
         subprocess.run(["pkill", "-f", f"mongod.*{tmp / 'db'}"], check=False)
     curated, crops = ws / "curated", ws / "curated-faces"
-    pictures, crop_rows = _rows(curated / "manifest.csv"), _rows(crops / "manifest.csv")
-    items = [Item(str((curated / r["path"]).resolve()), r["label"], r["group_id"]) for r in pictures]
+    pictures, crop_rows = tables.read_manifest(curated) or [], tables.read_manifest(crops) or []
+    items = [Item(str((curated / r.path).resolve()), r.label, r.group_id) for r in pictures]
     fold_of = splits.folds(items, args.folds, args.seed)
     group_fold = {i.group: fold_of[i.path] for i in items}
-    labels = sorted({r["label"] for r in pictures})
+    labels = sorted({r.label for r in pictures})
     truth = {i.path: labels.index(i.label) for i in items}
 
     prior = open_run(PRIOR_DIR)
@@ -129,9 +125,9 @@ def scrape_kfold(args, tmp: Path, progress: Progress) -> tuple[list[dict], dict]
             ("test", lambda g, fold=fold: group_fold.get(g) == fold),
         ):
             parts[f"whole-{part}"] = _tree(
-                base / f"whole-{part}", [r for r in pictures if mine(r["group_id"])], curated
+                base / f"whole-{part}", [r for r in pictures if mine(r.group_id)], curated
             )
-            parts[f"crops-{part}"] = _tree(base / f"crops-{part}", [r for r in crop_rows if mine(r["group_id"])], crops,
+            parts[f"crops-{part}"] = _tree(base / f"crops-{part}", [r for r in crop_rows if mine(r.group_id)], crops,
                                            crops / "faces.json")  # fmt: skip
         runs = {
             names[0]: TrainConfig(parts["whole-train"], base / "whole", epochs=args.epochs, seed=args.seed,

@@ -24,7 +24,8 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer.train import TrainConfig, train
+from trainer.config import TrainConfig
+from trainer.train import train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -4,17 +4,26 @@ A scraped page can link (or redirect) to 127.0.0.1, a router's admin page on 192
 cloud metadata service on 169.254.169.254; fetching those from the user's machine is a
 server-side request forgery. Names are checked after DNS resolution, in the connector's own
 resolver (so the address checked is the address connected to), and literal addresses on
-every redirect hop. `collect --allow-private` lifts it (the demo and loopback test sites).
+every redirect hop (`get`: every request the downloader makes, robots.txt included).
+`collect --allow-private` lifts it (the demo and loopback test sites).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
+
+REDIRECTS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 8
 
 
 class PrivateAddress(OSError):
@@ -44,6 +53,40 @@ def check_host(host: str) -> None:
     kind = kind_of(host.strip("[]"))
     if kind:
         raise PrivateAddress(host, kind)
+
+
+class RedirectLoop(Exception):
+    """More than MAX_REDIRECTS hops."""
+
+
+@asynccontextmanager
+async def get(
+    session: aiohttp.ClientSession, url: str, allow_private: bool, deadline: float | None = None
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """GET `url`, following redirects here rather than in aiohttp, so that every hop's literal
+    address is checked before it is connected to (names are checked by PublicResolver).
+    `deadline` (the event loop's clock): every hop ends by then, body included; else each
+    hop has the session's timeouts."""
+    target = URL(url)
+    loop = asyncio.get_running_loop()
+    for _ in range(MAX_REDIRECTS + 1):
+        if not allow_private:
+            check_host(target.host or "")
+        options = {}
+        if deadline is not None:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise asyncio.TimeoutError
+            options["timeout"] = aiohttp.ClientTimeout(
+                total=left, sock_connect=session.timeout.sock_connect, sock_read=session.timeout.sock_read
+            )
+        async with session.get(target, allow_redirects=False, **options) as response:
+            location = response.headers.get("Location")
+            if response.status not in REDIRECTS or not location:
+                yield response
+                return
+        target = target.join(URL(location))
+    raise RedirectLoop(url)
 
 
 class PublicResolver(AbstractResolver):

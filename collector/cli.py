@@ -13,13 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from collector.downloader import DEFAULT_USER_AGENT, DownloadSettings
+from collector.downloader import DownloadSettings
 from collector.engines import ENGINES
 from collector.errors import CollectError
 from collector.job import candidate_list, collect
 from collector.pipeline import Job, Summary
 from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors
-from common.images import MAX_BYTES
 from common.labels import check_label, slugify
 from common.workspace import resolve_data_dir
 
@@ -50,7 +49,7 @@ def main_command(
     engine: Annotated[EngineName, typer.Option("--engine", "-e", help="Where to search.")] = "bing",
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, help="New, valid, unique images to add.")
-    ] = 100,
+    ] = Job.limit,
     endpoint: Annotated[
         str | None,
         typer.Option(
@@ -77,25 +76,29 @@ def main_command(
     ] = False,
     user_agent: Annotated[
         str, typer.Option("--user-agent", help="User-Agent for image requests.")
-    ] = DEFAULT_USER_AGENT,
+    ] = DownloadSettings.user_agent,
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Downloads at once, all hosts.")
-    ] = 32,
-    per_host: Annotated[int, typer.Option("--per-host", min=1, help="Downloads at once per host.")] = 8,
+    ] = DownloadSettings.concurrency,
+    per_host: Annotated[
+        int, typer.Option("--per-host", min=1, help="Downloads at once per host.")
+    ] = DownloadSettings.per_host,
     host_rate: Annotated[
         float, typer.Option("--host-rate", min=0, help="Requests per second per host (0: no cap).")
-    ] = 20.0,
+    ] = DownloadSettings.host_rate,
     timeout: Annotated[
         float,
         typer.Option("--timeout", min=0.1, help="Seconds one whole download may take (robots.txt too)."),
-    ] = 30.0,
+    ] = DownloadSettings.total_timeout,
     retries: Annotated[
         int, typer.Option("--retries", min=0, help="Retries per URL after the first try.")
-    ] = 3,
-    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Largest file accepted.")] = MAX_BYTES,
+    ] = DownloadSettings.retries,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Largest file accepted.")
+    ] = DownloadSettings.max_bytes,
     min_size: Annotated[
         int, typer.Option("--min-size", min=1, help="Smallest width and height accepted.")
-    ] = 64,
+    ] = Job.min_width,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Try URLs that failed before again.")
     ] = False,
@@ -114,7 +117,7 @@ def main_command(
         concurrency=concurrency,
         per_host=per_host,
         host_rate=host_rate,
-        connect_timeout=min(10.0, timeout),
+        connect_timeout=min(DownloadSettings.connect_timeout, timeout),
         read_timeout=timeout,
         total_timeout=timeout,
         retries=retries,
@@ -124,15 +127,17 @@ def main_command(
         allow_private=allow_private,
     )
     if urls_only is not None:
-        count = asyncio.run(candidate_list(job, urls_only, settings, endpoint, browser_path))
+        count, stopped = asyncio.run(candidate_list(job, urls_only, settings, endpoint, browser_path))
         result = {
             "query": query,
             "label": chosen_label,
             "engine": engine.value,
             "candidates": count,
             "path": str(urls_only),
+            "stopped": stopped,
         }
-        print(json.dumps(result) if json_out else f"wrote {count} candidates to {urls_only}")
+        note = f" (the search stopped early: {stopped})" if stopped else ""
+        print(json.dumps(result) if json_out else f"wrote {count} candidates to {urls_only}{note}")
         return
     data_dir = resolve_data_dir(data, create=True)
     show_progress = not json_out and err.is_terminal

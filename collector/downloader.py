@@ -1,7 +1,8 @@
 """Concurrent, polite, bounded HTTP fetching of image URLs.
 
 Caps: global and per-host concurrency, per-host rate (and robots.txt Crawl-delay),
-connect/read timeouts and a deadline per request (robots.txt included), a maximum body size.
+connect/read timeouts and one deadline per URL (retries and redirects included; robots.txt
+has its own), a maximum body size.
 Retries: transport errors and the statuses in RETRYABLE (408, 425, 429, 500, 502-504) with
 exponential backoff and jitter;
 `Retry-After` on 429/503 is honoured up to a cap.
@@ -18,16 +19,14 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 import aiohttp
-from yarl import URL
 
+from collector import addresses
 from collector.addresses import PrivateAddress, PublicResolver, check_host
 from collector.politeness import HostLimiter, RobotsCache, opted_out
 from common.images import MAX_BYTES
 
 DEFAULT_USER_AGENT = "happysad-collector/0.1 (image dataset builder; honours robots.txt)"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
-REDIRECTS = {301, 302, 303, 307, 308}
-MAX_REDIRECTS = 8
 
 
 @dataclass
@@ -37,7 +36,7 @@ class DownloadSettings:
     host_rate: float = 20.0  # requests per second per host; 0 = no cap
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # the longest gap between two reads
-    total_timeout: float = 30.0  # the whole of one request, body included: a trickling host cannot hold us
+    total_timeout: float = 30.0  # one URL's whole download, retries included: a trickling host cannot hold us
     retries: int = 3
     backoff: float = 0.5
     max_retry_after: float = 120.0
@@ -71,9 +70,7 @@ class FetchRefused(FetchProblem):
 
 @dataclass(frozen=True)
 class Fetched:
-    url: str
-    final_url: str
-    status_code: int
+    final_url: str  # after redirects: what relative links in a fetched page resolve against
     content: bytes
     attempts: int
 
@@ -120,7 +117,7 @@ class Downloader:
                 resolver=None if s.allow_private else PublicResolver(),
             ),
         )
-        self.robots = RobotsCache(self.session)
+        self.robots = RobotsCache(self.session, s.allow_private)
         return self
 
     async def __aexit__(
@@ -158,12 +155,16 @@ class Downloader:
                 raise FetchRefused("disallowed by robots.txt")
             crawl_delay = rules.crawl_delay(self.settings.user_agent)
         last = "no attempt"
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None  # --timeout bounds the whole download, retries included
         for attempt in range(self.settings.retries + 1):
             wait: float | None = None
             async with self.global_slots, self.hosts.slot(netloc):
                 await self.hosts.pace(netloc, crawl_delay)
+                if deadline is None:  # from the first request, not from the wait for a slot
+                    deadline = loop.time() + self.settings.total_timeout
                 try:
-                    result = await self._get(url, attempt + 1)
+                    result = await self._get(url, attempt + 1, deadline)
                 except aiohttp.ClientConnectorError as exc:
                     if isinstance(exc.os_error, PrivateAddress):
                         raise
@@ -178,26 +179,21 @@ class Downloader:
                     if isinstance(result, Fetched):
                         return result
                     last, wait = result
-            if attempt == self.settings.retries:
-                break
-            await asyncio.sleep(self._backoff(attempt) if wait is None else wait)
+            pause = self._backoff(attempt) if wait is None else wait
+            if attempt == self.settings.retries or loop.time() + pause >= deadline:
+                break  # no tries, or no time, left
+            await asyncio.sleep(pause)
         raise FetchFailed(last, attempt + 1)
 
-    async def _get(self, url: str, attempt: int) -> Fetched | tuple[str, float | None]:
-        """One request, redirects followed here so that every hop's host is checked.
+    async def _get(self, url: str, attempt: int, deadline: float) -> Fetched | tuple[str, float | None]:
+        """One request, every redirect hop's host checked (addresses.get), done by `deadline`.
         Returns the result, or (reason, wait) when worth retrying."""
-        s = self.settings
         assert self.session is not None
-        target = URL(url)
-        for _ in range(MAX_REDIRECTS + 1):
-            if not s.allow_private:
-                check_host(target.host or "")
-            async with self.session.get(target, allow_redirects=False) as response:
-                location = response.headers.get("Location")
-                if response.status not in REDIRECTS or not location:
-                    return await self._read(url, response, attempt)
-            target = target.join(URL(location))
-        raise FetchFailed("redirect loop", attempt)
+        try:
+            async with addresses.get(self.session, url, self.settings.allow_private, deadline) as response:
+                return await self._read(url, response, attempt)
+        except addresses.RedirectLoop:
+            raise FetchFailed("redirect loop", attempt) from None
 
     async def _read(
         self, url: str, response: aiohttp.ClientResponse, attempt: int
@@ -227,4 +223,4 @@ class Downloader:
             if size > s.max_bytes:
                 raise FetchRefused(f"too large (over {s.max_bytes} bytes)", attempt)
             chunks.append(chunk)
-        return Fetched(url, str(response.url), code, b"".join(chunks), attempt)
+        return Fetched(str(response.url), b"".join(chunks), attempt)

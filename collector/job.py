@@ -6,6 +6,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 
+from playwright.async_api import Error as PlaywrightError
+
 from collector.browser import browser_context
 from collector.downloader import Downloader, DownloadSettings
 from collector.engines import Candidate, Engine, get_engine
@@ -14,6 +16,8 @@ from collector.errors import CollectError
 from collector.manifest import Manifest
 from collector.pipeline import Job, Pipeline, Summary
 from collector.store import RawStore
+from common.errors import first_line
+from common.files import write_atomic
 from common.labels import check_label
 from common.workspace import exclusive
 
@@ -68,8 +72,9 @@ async def candidate_list(
     settings: DownloadSettings,
     endpoint: str | None = None,
     browser_path: str | None = None,
-) -> int:
-    """Write up to `job.limit` candidates as Parquet in img2dataset's input layout.
+) -> tuple[int, str | None]:
+    """Write up to `job.limit` candidates as Parquet in img2dataset's input layout; returns
+    how many, and why the search stopped early (what was read before is written) or None.
 
     Columns: url, caption (img2dataset's `--url_col`/`--caption_col` defaults), then
     label, page_url, thumb_url, query, engine, rank for `--save_additional_columns`.
@@ -81,29 +86,36 @@ async def candidate_list(
     engine = get_engine(job.engine, endpoint)
     rows: list[dict[str, object]] = []
     seen: set[str] = set()
+    stopped = None
     async with Downloader(settings) as downloader:
         results = read(engine, job.query, browser_path, downloader.fetch)
-        async for candidate in results:
-            if candidate.url in seen:
-                continue
-            seen.add(candidate.url)
-            rows.append(
-                {
-                    "url": candidate.url,
-                    "caption": candidate.title or "",
-                    "label": job.label,
-                    "page_url": candidate.page_url,
-                    "thumb_url": candidate.thumb_url,
-                    "query": job.query,
-                    "engine": job.engine,
-                    "rank": len(rows) + 1,
-                }
-            )
-            if len(rows) >= job.limit:
-                break
+        try:
+            async for candidate in results:
+                if candidate.url in seen:
+                    continue
+                seen.add(candidate.url)
+                rows.append(
+                    {
+                        "url": candidate.url,
+                        "caption": candidate.title or "",
+                        "label": job.label,
+                        "page_url": candidate.page_url,
+                        "thumb_url": candidate.thumb_url,
+                        "query": job.query,
+                        "engine": job.engine,
+                        "rank": len(rows) + 1,
+                    }
+                )
+                if len(rows) >= job.limit:
+                    break
+        except (CollectError, PlaywrightError) as exc:  # a page that stops loading after its HTML was read
+            if not rows:
+                raise
+            stopped = first_line(exc)
         await results.aclose()
     if not rows:
         raise CollectError(f"{job.engine} found no images for {job.query!r}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), out)
-    return len(rows)
+    buffer = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), buffer)
+    write_atomic(out, buffer.getvalue().to_pybytes())
+    return len(rows), stopped

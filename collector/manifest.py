@@ -133,12 +133,6 @@ class Manifest:
     def transaction(self) -> AbstractContextManager[None]:
         return sqlite.transaction(self.db)
 
-    def status_of(self, label: str, url: str) -> str | None:
-        row = self.db.execute(
-            "SELECT status FROM candidates WHERE label=? AND url=?", (label, url)
-        ).fetchone()
-        return row["status"] if row else None
-
     def has_images(self, label: str, query: str) -> bool:
         """Whether a candidate of this query and label is in raw/ (stored, or the same bytes as one)."""
         row = self.db.execute(

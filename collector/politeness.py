@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from protego import Protego
 
+from collector import addresses
 from collector.addresses import PrivateAddress
 
 # RFC 9309 §2.5: crawlers must parse at least 500 KiB of a robots.txt and may stop there. Reading
@@ -64,17 +65,19 @@ class RobotsCache:
     """robots.txt per origin, fetched once, read with Protego (RFC 9309 semantics).
 
     A missing robots.txt (4xx) allows everything; a server error or an unreachable
-    host disallows everything for this run, as the RFC asks.
+    host disallows everything for this run, as the RFC asks; so does a robots.txt that
+    redirects to an address we may not reach (its hops are checked as an image's are).
     """
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, allow_private: bool = False) -> None:
         self.session = session
+        self.allow_private = allow_private
         self._rules: dict[str, RobotsRules] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def _load(self, site: str) -> RobotsRules:
         try:
-            async with self.session.get(f"{site}/robots.txt", allow_redirects=True) as response:
+            async with addresses.get(self.session, f"{site}/robots.txt", self.allow_private) as response:
                 if response.status >= 500:
                     return RobotsRules(default=False)
                 if response.status >= 400:
@@ -88,7 +91,7 @@ class RobotsCache:
         except aiohttp.ClientConnectorError as exc:
             # a host we may not reach: the download itself is refused, with that reason
             return RobotsRules() if isinstance(exc.os_error, PrivateAddress) else RobotsRules(default=False)
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (aiohttp.ClientError, asyncio.TimeoutError, PrivateAddress, addresses.RedirectLoop):
             return RobotsRules(default=False)
 
     async def rules(self, url: str) -> RobotsRules:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import errno
 import functools
+import io
+import os
 import sqlite3
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -18,6 +22,7 @@ import typer
 from rich.console import Console
 
 from common.errors import HappysadError, first_line
+from common.sqlite import disk_full
 
 err = Console(stderr=True)
 out = Console()
@@ -45,12 +50,49 @@ R = TypeVar("R")
 INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
+DISK_FULL = "; free some space and run the command again"
+
+
 def os_error_line(exc: OSError) -> str:
     """`No space left on device: /path` rather than `[Errno 28] ...`, with a hint where one helps."""
     line = f"{exc.strerror or first_line(exc)}: {exc.filename or ''}".rstrip(": ")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        line += "; free some space and run the command again"
+        line += DISK_FULL
     return line
+
+
+def sqlite_error_line(exc: sqlite3.Error) -> str:
+    """A workspace database's error as one line: a full disk said as such, not as damage."""
+    full = disk_full(exc)
+    if full is not None:
+        return os_error_line(full)
+    return f"a workspace database is damaged or unreadable ({first_line(exc)})"
+
+
+@contextmanager
+def json_only_stdout() -> Iterator[None]:
+    """While a --json command runs, what anything else writes to file descriptor 1 (FiftyOne's
+    database service, a C library, a child process) goes to stderr; Python's sys.stdout keeps
+    the real stdout, so it carries the command's one JSON value and nothing else."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        real = sys.stdout.fileno() == 1
+    except (AttributeError, OSError, io.UnsupportedOperation):  # a test runner's capture
+        real = False
+    before = sys.stdout
+    if real:
+        sys.stdout = open(os.dup(saved), "w", encoding=before.encoding or "utf-8")  # noqa: SIM115
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        if real:
+            sys.stdout.close()
+            sys.stdout = before
 
 
 def one_line_errors(
@@ -61,15 +103,19 @@ def one_line_errors(
     """Wrap a command's function: whatever stops it ends as one line on stderr and an exit code.
 
     `HappysadError` says its own line and code; an `OSError` (a full disk, an unwritable path)
-    and a `sqlite3.Error` (a damaged workspace database) become one line and exit 1, as does
-    an error `lost_database` recognises (the review database gone mid-command); Ctrl-C is
-    `on_interrupt` and exit 130. Anything else is a bug and keeps its traceback.
+    and a `sqlite3.Error` (a damaged workspace database, or a full disk) become one line and
+    exit 1, as does an error `lost_database` recognises (the review database gone
+    mid-command); Ctrl-C is `on_interrupt` and exit 130. Anything else is a bug and keeps its
+    traceback. With --json, stdout is kept for the JSON value alone (`json_only_stdout`).
     """
 
     def wrap(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
+                if kwargs.get("as_json"):
+                    with json_only_stdout():
+                        return fn(*args, **kwargs)
                 return fn(*args, **kwargs)
             except HappysadError as exc:
                 raise fail(command, str(exc), exc.exit_code) from None
@@ -78,8 +124,7 @@ def one_line_errors(
             except OSError as exc:
                 raise fail(command, os_error_line(exc)) from None
             except sqlite3.Error as exc:
-                detail = first_line(exc)
-                raise fail(command, f"a workspace database is damaged or unreadable ({detail})") from None
+                raise fail(command, sqlite_error_line(exc)) from None
             except Exception as exc:
                 if lost_database is None or not lost_database(exc):
                     raise

@@ -8,9 +8,12 @@ manifest, instead of crashing a later stage.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, ImageOps
 
@@ -33,7 +36,6 @@ class ImageRejected(ValueError):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,23 @@ class ImageInfo:
     height: int
     mode: str
     frames: int
+
+
+def read_image_file(path: str | Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """A file's bytes, judged before any is read: what is not a regular file (a FIFO named
+    .jpg would hang the reader, a link to /dev/zero fill its memory) or is over `max_bytes` is
+    rejected. Raises ImageRejected, or OSError when the file cannot be opened."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once, then is refused
+    with os.fdopen(fd, "rb") as handle:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise ImageRejected("not a regular file")
+        if status.st_size > max_bytes:
+            raise ImageRejected("too large", f"{status.st_size} bytes > {max_bytes}")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew after the check
+        raise ImageRejected("too large", f"over {max_bytes} bytes")
+    return data
 
 
 def sniff(head: bytes) -> str | None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import WorkspaceError, first_line
+
+FULL_BELOW = 2**20  # free bytes under which a disk I/O error is taken for a full disk
 
 
 def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
@@ -27,10 +32,25 @@ def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
             db.execute("PRAGMA synchronous=NORMAL")
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
+        if (full := disk_full(exc, path)) is not None:
+            raise full from None
         raise WorkspaceError(
             f"{path} is damaged or not a database ({first_line(exc)}); move it aside (keep a copy) and rerun"
         ) from None
     return db
+
+
+def disk_full(exc: sqlite3.Error, path: Path | None = None) -> OSError | None:
+    """The OSError a full disk is, when SQLite's error is one, so it reads as one (not as a
+    damaged database, whose advice would be to move the file aside): "database or disk is
+    full", or a "disk I/O error" (opening in WAL mode on a full disk) while `path`'s
+    filesystem has no space left."""
+    code = getattr(exc, "sqlite_errorcode", None) or 0
+    full = code == sqlite3.SQLITE_FULL
+    if not full and path is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
+        with contextlib.suppress(OSError):
+            full = shutil.disk_usage(path.parent).free < FULL_BELOW
+    return OSError(errno.ENOSPC, "No space left on device", str(path) if path else None) if full else None
 
 
 @contextmanager

@@ -22,7 +22,6 @@ CURATION = "curation.sqlite"  # curate's catalogue: scans, hashes, groups, faces
 RAW = "raw"  # raw/<label>/<sha256[:16]>.<ext>: the images, content-addressed, never modified
 CURATED = "curated"  # curate export: <label>/<images> + manifest.csv, the trainer's input
 CURATED_FACES = "curated-faces"  # curate export --faces
-EXPORT_MANIFEST = "manifest.csv"  # in an export: one row per file, its group and provenance
 DATASET_KEY = "fiftyone_dataset"  # catalogue meta key: the FiftyOne dataset's name
 
 
@@ -34,6 +33,10 @@ def raw_path(label: str, sha256: str, ext: str) -> str:
     return f"{RAW}/{label}/{sha256[:RAW_HASH_DIGITS]}.{ext}"
 
 
+def _is_workspace(folder: Path) -> bool:
+    return any((folder / name).exists() for name in (COLLECTION, CURATION, ".workspace-id"))
+
+
 def resolve_data_dir(option: Path | None = None, create: bool = False) -> Path:
     """The absolute workspace directory; WorkspaceError (one line) when it cannot be used.
 
@@ -42,6 +45,12 @@ def resolve_data_dir(option: Path | None = None, create: bool = False) -> Path:
     """
     chosen = option if option is not None else Path(os.environ.get(ENV_VAR) or DEFAULT)
     path = chosen.expanduser().resolve()
+    for outer in path.parents:
+        if path.is_relative_to(outer / RAW) and _is_workspace(outer):
+            raise WorkspaceError(
+                f"{path} is inside the raw/ of the workspace {outer}, which no command writes to; "
+                "choose a --data outside it"
+            )
     if path.exists() and not path.is_dir():
         raise WorkspaceError(f"workspace {path} is a file, not a folder")
     if not path.exists():

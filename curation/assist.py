@@ -12,7 +12,6 @@ source is recorded per image, and the "held out" view keeps only images no model
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from common.workspace import EXPORT_MANIFEST
+from common import tables
+from common.images import ImageRejected, read_image_file
 from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
 from curation.review import FACES
@@ -38,6 +38,9 @@ PRIOR_PREDICTION = "prior_prediction"  # face runs: the shipped prior's reading 
 LABEL_ISSUE_FIELD = "label_issue"  # cleanlab: 1 - label quality (self-confidence); higher = likelier wrong
 FACE_PREDICTIONS = "face_predictions"  # runs trained on face crops: one prediction per detected face
 IN_SAMPLE = "in_sample"
+FIELDS = (PREDICTION, SPLIT, EVIDENCE, EVIDENCE_SOURCE, PRIOR_PREDICTION, LABEL_ISSUE_FIELD, FACE_PREDICTIONS)
+FROM = "predictions_from"  # dataset.info: the run whose predictions the fields hold
+WRITING = "predictions_writing"  # dataset.info: a run's predictions being written (set, then cleared)
 VIEWS = {
     "likely mislabelled": "images whose label the evidence disputes, likeliest first "
     "(conflicts and flagged files wait in 'to review')",
@@ -68,17 +71,11 @@ class AssistReport:
 
 
 def _sha256(path: Path) -> str | None:
+    """A run's file by content; None when it is gone or not a picture's file (a FIFO)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_image_file(path)).hexdigest()
+    except (OSError, ImageRejected):
         return None
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _picture_digests(run: Run) -> dict[str, str]:
@@ -88,33 +85,31 @@ def _picture_digests(run: Run) -> dict[str, str]:
     face crop stands for the picture it was cut from (export --faces records its sha256).
     """
     root = run.data_dir or Path(".")
-    rows = _rows(root / EXPORT_MANIFEST)
-    cut_from = {str((root / r["path"]).resolve()): r.get("image_sha256") for r in rows}
+    cut_from = {str((root / r.path).resolve()): r.image_sha256 for r in tables.read_manifest(root) or []}
     return {
-        row["path"]: digest
-        for row in _rows(run.path / "split.csv")
-        if (digest := cut_from.get(row["path"]) or _sha256(Path(row["path"])))
+        row.path: digest
+        for row in tables.read_splits(run.path / tables.SPLITS)
+        if (digest := cut_from.get(row.path) or _sha256(Path(row.path)))
     }
 
 
 def run_splits(run: Run) -> dict[str, str]:
     """sha256 → the run's split for every picture it was trained or scored on."""
     pictures = _picture_digests(run)
-    return {pictures[r["path"]]: r["split"] for r in _rows(run.path / "split.csv") if r["path"] in pictures}
+    rows = tables.read_splits(run.path / tables.SPLITS)
+    return {pictures[r.path]: r.split for r in rows if r.path in pictures}
 
 
 def out_of_fold(run: Run) -> dict[str, np.ndarray]:
     """sha256 → out-of-fold probabilities (in the run's label order), a picture's crops averaged."""
-    from trainer.run import OUT_OF_FOLD
-
-    rows = _rows(run.path / OUT_OF_FOLD)
+    rows = tables.read_out_of_fold(run.path / tables.OUT_OF_FOLD, run.labels)
     if not rows:
         return {}
     pictures = _picture_digests(run)
-    per_picture: dict[str, list[list[float]]] = defaultdict(list)
+    per_picture: dict[str, list[tuple[float, ...]]] = defaultdict(list)
     for row in rows:
-        if row["path"] in pictures:
-            per_picture[pictures[row["path"]]].append([float(row[f"p_{label}"]) for label in run.labels])
+        if row.path in pictures:
+            per_picture[pictures[row.path]].append(row.probabilities)
     return {digest: np.mean(probs, axis=0) for digest, probs in per_picture.items()}
 
 
@@ -144,64 +139,66 @@ def _on_faces(run: Run, dataset, paths: list[str]) -> list:
 
 
 def _probabilities(result, labels: list[str]) -> np.ndarray | None:
-    return None if result.scores is None else np.array([result.scores[label] for label in labels])
+    return None if result is None or result.scores is None else np.array([result.scores[x] for x in labels])
 
 
-def attach(
-    fo: ModuleType, name: str, run_dir: Path, top: int = 10, faces: bool | None = None
-) -> AssistReport:
-    """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
-    `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
-    from fiftyone import ViewField as F
+def discard_unfinished(dataset) -> bool:
+    """Clear what a `review --predictions` killed mid-write left: its fields would hold two
+    runs' predictions side by side. Run before every review; True when it cleared something."""
+    if not dataset.info.get(WRITING):
+        return False
+    schema = dataset.get_field_schema()
+    for name in FIELDS:
+        if name in schema:
+            dataset.clear_sample_field(name)
+    for view in VIEWS:
+        if dataset.has_saved_view(view):
+            dataset.delete_saved_view(view)
+    dataset.info.pop(WRITING)
+    dataset.info.pop(FROM, None)
+    dataset.save()
+    return True
 
-    from trainer.data import DataError
-    from trainer.faces import reads_faces
-    from trainer.predict import predict
-    from trainer.run import PRIOR_DIR, open_run
 
-    try:
-        run = open_run(run_dir)
-        prior = open_run(PRIOR_DIR)
-    except DataError as exc:
-        raise CurationError(str(exc)) from None
-    dataset = fo.load_dataset(name)
-    ids, paths, digests, truths = dataset.values(["id", "filepath", "sha256", "ground_truth.label"])
-    on_faces = reads_faces(run, faces, paths)  # not in a workspace of face crops: each is one face
+def weigh(
+    own: np.ndarray | None, split: str | None, out_of_fold: np.ndarray | None, prior: np.ndarray | None
+) -> tuple[np.ndarray | None, str | None]:
+    """One image's evidence about its label and where it comes from: the out-of-fold
+    probabilities when there are some, else the run's own reading (`in_sample` for an image it
+    trained on, else `held_out`); the prior's reading, when given, is averaged in (`+prior`),
+    or stands alone when the run could not read the image. (None, None) without any."""
+    evidence, source = (out_of_fold, "out_of_fold") if out_of_fold is not None else (
+        own, IN_SAMPLE if split == "train" else "held_out")  # fmt: skip
+    if prior is not None:
+        return ((evidence + prior) / 2, f"{source}+prior") if evidence is not None else (prior, "prior")
+    return (evidence, source) if evidence is not None else (None, None)
 
-    def read(model: Run) -> list:
-        return _on_faces(model, dataset, paths) if on_faces else predict(model, paths)
 
-    results = read(run)
-    # a face model's reading gets the prior's beside it: the prior never saw this data
-    second = bool(run.config.get("faces")) and not run.is_prior and prior.labels == run.labels
-    prior_results = read(prior) if second else [None] * len(ids)
+def _fields(fo: ModuleType, run: Run, dataset, results: list, prior_results: list, on_faces: bool):
+    """Each field's value per sample id; `label_issue` from cleanlab over every image's evidence."""
+    ids, digests, truths = dataset.values(["id", "sha256", "ground_truth.label"])
     in_run, oof = run_splits(run), out_of_fold(run)
-    values: dict[str, dict] = defaultdict(dict)
-    judged: list[tuple[str, int, np.ndarray]] = []  # (sample id, given label, evidence)
+    values: dict[str, dict] = {name: {} for name in FIELDS}
+    judged: list[tuple[str, int, np.ndarray]] = []
     for sample_id, digest, truth, result, other in zip(
         ids, digests, truths, results, prior_results, strict=True
     ):
         ok = result.label is not None
         split = in_run.get(digest, "unseen") if ok else None
-        evidence, source = (oof[digest], "out_of_fold") if digest in oof else (
-            _probabilities(result, run.labels), IN_SAMPLE if split == "train" else "held_out")  # fmt: skip
-        if other is not None and other.label is not None:
-            other_probs = _probabilities(other, run.labels)
-            evidence, source = (
-                ((evidence + other_probs) / 2, f"{source}+prior")
-                if evidence is not None
-                else (other_probs, "prior")
-            )
-            values[PRIOR_PREDICTION][sample_id] = fo.Classification(
-                label=other.label, confidence=other.probability
-            )
-        else:
-            values[PRIOR_PREDICTION][sample_id] = None
+        other_probs = (
+            _probabilities(other, run.labels) if other is not None and other.label is not None else None
+        )
+        evidence, source = weigh(_probabilities(result, run.labels), split, oof.get(digest), other_probs)
+        values[PRIOR_PREDICTION][sample_id] = (
+            fo.Classification(label=other.label, confidence=other.probability)
+            if other_probs is not None
+            else None
+        )
         values[PREDICTION][sample_id] = (
             fo.Classification(label=result.label, confidence=result.probability) if ok else None
         )
         values[SPLIT][sample_id] = split
-        values[EVIDENCE_SOURCE][sample_id] = source if evidence is not None else None
+        values[EVIDENCE_SOURCE][sample_id] = source
         values[EVIDENCE][sample_id] = None
         values[LABEL_ISSUE_FIELD][sample_id] = None
         if evidence is not None:
@@ -219,13 +216,25 @@ def attach(
         values[LABEL_ISSUE_FIELD].update(
             {sid: float(1 - q) for (sid, _, _), q in zip(judged, quality, strict=True)}
         )
+    return values
+
+
+def _write(dataset, run: Run, values: dict[str, dict]) -> None:
+    """The fields, marked as being written (a kill midway is undone by the next review)."""
     schema = dataset.get_field_schema()
+    dataset.info[WRITING] = str(run.path)
+    dataset.save()
     for field_name, per_sample in values.items():
         if field_name not in schema and all(v is None for v in per_sample.values()):
             continue  # FiftyOne cannot type a new field from nothing (no second opinion, a whole-frame run)
         dataset.set_values(field_name, per_sample, key_field="id", progress=False)
-    dataset.info["predictions_from"] = str(run.path)
+    dataset.info[FROM] = str(run.path)
     dataset.save()
+
+
+def _save_views(dataset, on_faces: bool):
+    """The ranked views; returns the main one. Ends the write `_write` began."""
+    from fiftyone import ViewField as F
 
     ranked = (
         dataset.exists(LABEL_ISSUE_FIELD)
@@ -246,6 +255,40 @@ def attach(
         ).sort_by(f"{FACE_PREDICTIONS}.confidence", reverse=True)
     for view_name, view in views.items():
         dataset.save_view(view_name, view, description=VIEWS[view_name], overwrite=True)
+    dataset.info.pop(WRITING)  # fields and views are this run's, whole
+    dataset.save()
+    return ranked
+
+
+def attach(
+    fo: ModuleType, name: str, run_dir: Path, top: int = 10, faces: bool | None = None
+) -> AssistReport:
+    """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
+    `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
+    from trainer.data import DataError
+    from trainer.faces import reads_faces
+    from trainer.predict import predict
+    from trainer.run import PRIOR_DIR, open_run
+
+    try:
+        run = open_run(run_dir)
+        prior = open_run(PRIOR_DIR)
+    except DataError as exc:
+        raise CurationError(str(exc)) from None
+    dataset = fo.load_dataset(name)
+    paths = dataset.values("filepath")
+    on_faces = reads_faces(run, faces, paths)  # not in a workspace of face crops: each is one face
+
+    def read(model: Run) -> list:
+        return _on_faces(model, dataset, paths) if on_faces else predict(model, paths)
+
+    results = read(run)
+    # a face model's reading gets the prior's beside it: the prior never saw this data
+    second = bool(run.config.get("faces")) and not run.is_prior and prior.labels == run.labels
+    prior_results = read(prior) if second else [None] * len(paths)
+    values = _fields(fo, run, dataset, results, prior_results, on_faces)
+    _write(dataset, run, values)
+    ranked = _save_views(dataset, on_faces)
     suspects = [
         Suspect(s.filepath, s.ground_truth.label, s[EVIDENCE].label, s[EVIDENCE].confidence,
                 s[LABEL_ISSUE_FIELD], s[SPLIT], s[EVIDENCE_SOURCE])
@@ -253,5 +296,5 @@ def attach(
     ]  # fmt: skip
     counts = Counter(v for v in values[SPLIT].values() if v is not None)
     sources = Counter(v for v in values[EVIDENCE_SOURCE].values() if v is not None)
-    return AssistReport(str(run.path), counts.total(), len(ids) - counts.total(), dict(counts), dict(sources),
-                        suspects)  # fmt: skip
+    done = counts.total()
+    return AssistReport(str(run.path), done, len(paths) - done, dict(counts), dict(sources), suspects)

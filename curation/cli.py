@@ -21,6 +21,7 @@ from curation import assist, database, decisions, face_scan, grouping
 from curation import dedupe as dedupe_lib
 from curation import export as export_lib
 from curation import review as review_lib
+from curation import scan as scan_lib
 from curation.catalog import Catalog
 from curation.importer import import_tree
 from faces import crops, detectors
@@ -78,8 +79,8 @@ def _with_progress(name: str, quiet: bool, job: Callable[..., T]) -> T:
         )
 
 
-def _scan(catalog: Catalog, min_size: int | None, quiet: bool) -> dedupe_lib.ScanReport:
-    return _with_progress("scan", quiet, lambda **bar: dedupe_lib.scan(catalog, min_size, **bar))
+def _scan(catalog: Catalog, min_size: int | None, quiet: bool) -> scan_lib.ScanReport:
+    return _with_progress("scan", quiet, lambda **bar: scan_lib.scan_workspace(catalog, min_size, **bar))
 
 
 def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncReport]:
@@ -88,7 +89,9 @@ def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncRep
     threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
     dedupe_lib.dedupe(catalog, threshold)
     fo = database.fiftyone()
-    return fo, review_lib.sync(fo, catalog)
+    report = review_lib.sync(fo, catalog)
+    assist.discard_unfinished(fo.load_dataset(report.dataset))
+    return fo, report
 
 
 @app.command("import", help="Copy a folder tree (label = sub-folder name) into the workspace.")
@@ -157,7 +160,7 @@ def dedupe(
 def review(
     data: DataOpt = None,
     as_json: JsonOpt = False,
-    port: Annotated[int, typer.Option("--port", help="Port for the FiftyOne App.")] = 5151,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port for the FiftyOne App.")] = 5151,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Serve the App without opening a browser.")
     ] = False,
@@ -223,7 +226,7 @@ def faces(
         typer.Option(
             "--min-detect", min=12, help="Smallest face to look for, in pixels of the searched copy."
         ),
-    ] = 20,
+    ] = detectors.MIN_DETECT,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Images searched at once.")] = 2,
 ) -> None:
     quiet_tensorflow()
@@ -262,6 +265,10 @@ def export(
     min_face: Annotated[
         int, typer.Option("--min-face", min=1, help="Leave out faces smaller than this (pixels).")
     ] = crops.MIN_FACE,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Replace an earlier export even when nothing is left to export."),
+    ] = False,
 ) -> None:
     data_dir = resolve_data_dir(data)
     with Catalog(data_dir) as catalog:
@@ -269,9 +276,9 @@ def export(
         reviewed = decisions.read(database.fiftyone(), name, data_dir) if name else {}
         if faces:
             target = out_dir or data_dir / CURATED_FACES
-            report = export_lib.export_faces(catalog, target, reviewed, margin, min_face)
+            report = export_lib.export_faces(catalog, target, reviewed, margin, min_face, allow_empty)
         else:
-            report = export_lib.export(catalog, out_dir or data_dir / CURATED, reviewed)
+            report = export_lib.export(catalog, out_dir or data_dir / CURATED, reviewed, allow_empty)
     rows = [(f"exported {label}", n) for label, n in sorted(report.per_label.items())]
     rows += [(f"left out: {why}", n) for why, n in report.left_out.most_common()]
     rows.append(("stale files removed", report.removed))

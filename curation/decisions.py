@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 REJECT = "reject"
-FLAG_TAGS = ("corrupt", "not_image", "bomb", "small", "animated", "missing")
+FLAG_TAGS = ("corrupt", "undecodable", "not_image", "bomb", "small", "animated", "missing")
 NO_FACE = "no_face"
 CONFLICT = "conflict"
 UNDECIDED = (CONFLICT, *FLAG_TAGS)  # kept out of the export until a reviewer decides

@@ -1,23 +1,11 @@
-"""The machine half of curation: pick up new files, scan them, group duplicates."""
+"""The machine half of curation, second step: group exact and near duplicates of scanned images."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from curation import grouping
 from curation.catalog import Catalog
-from curation.scan import MIN_SIZE, data_min_size, flag_small, scan_all
-
-
-@dataclass
-class ScanReport:
-    new_from_collect: int
-    scanned: int
-    flags: Counter[str] = field(default_factory=Counter)
-    min_size: int = MIN_SIZE  # what counted as small
-    min_size_from: str = "option"  # "option" (--min-size) or "data" (data_min_size)
 
 
 @dataclass
@@ -29,31 +17,6 @@ class DedupeReport:
     exact_groups: int
     near_groups: int
     to_drop: int
-
-
-def scan(
-    catalog: Catalog,
-    min_size: int | None = None,
-    workers: int | None = None,
-    on_start: Callable[[int], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> ScanReport:
-    """Scan every file not scanned yet (new collect output is picked up first). `small` is
-    below `min_size`, or when None below the workspace's own threshold (scan.data_min_size)."""
-    added = catalog.sync_collection()
-    todo = catalog.unscanned()
-    if on_start:
-        on_start(len(todo))
-    results = scan_all(catalog.data_dir, todo, workers, on_progress)
-    if min_size is None:
-        sides = [min(r["width"], r["height"]) for r in catalog.rows() if r["width"] and r["height"]]
-        sides += [min(r.width, r.height) for r in results if r.width and r.height]
-        chosen, source = data_min_size(sides), "data"
-    else:
-        chosen, source = min_size, "option"
-    flag_small(results, chosen)
-    catalog.save_scan(results)
-    return ScanReport(added, len(results), Counter(r.flag for r in results if r.flag), chosen, source)
 
 
 def dedupe(catalog: Catalog, threshold: int = grouping.THRESHOLD) -> DedupeReport:

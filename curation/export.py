@@ -17,7 +17,6 @@ must be an earlier export, or new, or empty; raw/ is never touched.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -27,10 +26,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.files import fresh_folder, recover_folder
+from common.files import fresh_folder
 from common.images import ImageRejected
 from common.labels import is_label
-from common.workspace import EXPORT_MANIFEST
+from common.tables import EXPORT_MANIFEST, Exported, read_manifest, write_manifest
 from curation import decisions
 from curation.catalog import Catalog
 from curation.decisions import Decision
@@ -38,9 +37,6 @@ from curation.errors import CurationError
 from curation.grouping import rank_key
 from faces import crops
 from faces.images import open_upright
-
-COLUMNS = ("path", "label", "sha256", "group_id", "source_url", "origin")
-FACE_COLUMNS = (*COLUMNS, "image", "image_sha256", "box")  # the picture a crop was cut from, the face in it
 
 
 @dataclass
@@ -61,12 +57,11 @@ def _link(src: Path, target: Path) -> None:
 
 
 def _previous(out: Path) -> set[str]:
-    """The files the export in `out` holds; refuse a folder that is not an export (it is replaced)."""
-    recover_folder(out)
-    manifest = out / EXPORT_MANIFEST
-    if manifest.exists():
-        with manifest.open(newline="") as handle:
-            return {r["path"] for r in csv.DictReader(handle)}
+    """The files the export in `out` holds; refuse a folder that is not an export (it is replaced).
+    Asked inside fresh_folder, which has put back what a killed swap left."""
+    manifest = read_manifest(out)
+    if manifest is not None:
+        return {r.path for r in manifest}
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CurationError(f"{out} is not an earlier export (no {EXPORT_MANIFEST}); choose a new --out")
     return set()
@@ -108,20 +103,29 @@ def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str
     return chosen, left_out
 
 
-def _write_manifest(folder: Path, chosen: list[dict], columns: tuple[str, ...]) -> None:
-    with (folder / EXPORT_MANIFEST).open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(sorted(chosen, key=lambda c: c["path"]))
+def _refuse_empty(out: Path, previous: set[str], left_out: Counter[str]) -> None:
+    """An export that would write nothing does not replace an earlier one (a workspace database
+    moved aside, an export run before scan): raise CurationError saying why nothing is left."""
+    if not previous:
+        return
+    why = ", ".join(f"{reason}: {n}" for reason, n in left_out.most_common(3)) or "no images"
+    raise CurationError(
+        f"nothing to export ({why}); {out} keeps its earlier export of {len(previous)} files "
+        "(--allow-empty replaces it with an empty one)"
+    )
 
 
-def export(catalog: Catalog, out: Path, reviewed: dict[str, Decision]) -> ExportReport:
+def export(
+    catalog: Catalog, out: Path, reviewed: dict[str, Decision], allow_empty: bool = False
+) -> ExportReport:
     chosen, left_out = plan(catalog, reviewed)
-    previous = _previous(out)
     with fresh_folder(out) as building:
+        previous = _previous(out)
+        if not chosen and not allow_empty:
+            _refuse_empty(out, previous, left_out)
         for item in chosen:
             _link(catalog.data_dir / item["raw"], building / item["path"])
-        _write_manifest(building, chosen, COLUMNS)
+        write_manifest(building, map(Exported.of, chosen))
     removed = len(previous - {c["path"] for c in chosen})
     return ExportReport(str(out), len(chosen), Counter(c["label"] for c in chosen), left_out, removed)
 
@@ -165,18 +169,21 @@ def export_faces(
     reviewed: dict[str, Decision],
     margin: float = crops.MARGIN,
     min_face: int = crops.MIN_FACE,
+    allow_empty: bool = False,
 ) -> ExportReport:
     """Face crops of the pictures `export` would write, as class folders with a manifest."""
     chosen, left_out = plan(catalog, reviewed)
-    previous = _previous(out)
     rows = []
     with fresh_folder(out) as building:
+        previous = _previous(out)
         for row, jpeg in _face_crops(catalog, chosen, margin, min_face, left_out):
             target = building / row["path"]  # written as they are cut, so memory stays flat
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(jpeg)
             rows.append(row)
-        _write_manifest(building, rows, FACE_COLUMNS)
+        if not rows and not allow_empty:
+            _refuse_empty(out, previous, left_out)  # the half-built folder goes, the old one stays
+        write_manifest(building, map(Exported.of, rows), faces=True)
         how = {"detector": catalog.face_setting(), "margin": margin, "min_face": min_face}
         (building / crops.SETTINGS).write_text(json.dumps(how, indent=2))
     removed = len(previous - {r["path"] for r in rows})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.files import write_atomic
-from common.images import EXTENSIONS, MAX_BYTES, sniff
+from common.images import EXTENSIONS, ImageRejected, read_image_file, sniff
 from common.labels import slugify
 from common.workspace import raw_path
 from curation.catalog import Catalog
@@ -33,14 +33,6 @@ def label_of(folder: str) -> str:
     return slugify(folder) or "unlabelled"
 
 
-def _refuse(path: Path, inside: Path) -> str | None:
-    """Why a file is not taken in: a link out of the tree, or larger than MAX_BYTES."""
-    if not path.resolve().is_relative_to(inside):
-        return "a link out of the imported folder"
-    size = path.stat().st_size
-    return f"too large ({size} bytes > {MAX_BYTES})" if size > MAX_BYTES else None
-
-
 def import_tree(source: Path, catalog: Catalog) -> ImportSummary:
     if not source.is_dir():
         raise CurationError(f"{source} is not a folder")
@@ -55,12 +47,14 @@ def import_tree(source: Path, catalog: Catalog) -> ImportSummary:
             files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
             for path in files:
                 try:  # one odd file is skipped with a reason; the import goes on
-                    why = _refuse(path, inside)
-                    data = path.read_bytes() if why is None else b""
+                    if not path.resolve().is_relative_to(inside):
+                        raise ImageRejected("a link out of the imported folder")
+                    data = read_image_file(path)
+                except ImageRejected as exc:
+                    summary.skipped[str(path)] = str(exc)
+                    continue
                 except OSError as exc:
-                    why = exc.strerror or "unreadable"
-                if why is not None:
-                    summary.skipped[str(path)] = why
+                    summary.skipped[str(path)] = exc.strerror or "unreadable"
                     continue
                 sha = hashlib.sha256(data).hexdigest()
                 fmt = sniff(data[:16])

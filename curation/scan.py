@@ -1,19 +1,25 @@
 """Decode every image fully, in parallel, and say what is wrong with it, if anything.
 
 Flags (never deletions): not_image (HTML, SVG, unknown bytes), corrupt, bomb, small,
-animated. Hashes are computed in the same pass, since decoding is the expensive part.
+animated, and undecodable: what Pillow reads and the trainer's decoder cannot (a JPEG cut
+before its end marker), found by that decoder (trainer.data.verdict), so export leaves it out.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from common.images import ImageRejected, decode_image, orientation, upright
+from common.images import ImageRejected, decode_image, orientation, read_image_file, upright
 from curation import hashing
+
+if TYPE_CHECKING:
+    from curation.catalog import Catalog
 
 NOT_IMAGE = {"html page, not an image", "svg, not a raster image", "unknown format", "empty file"}
 # "small" is relative to the workspace: under half its median short side, and never above
@@ -67,7 +73,10 @@ def scan_file(root: Path, relative: str) -> ScanResult:
     """Check one file; hashes are taken on the upright (EXIF-rotated) picture."""
     result = ScanResult(relative)
     try:
-        data = (root / relative).read_bytes()
+        data = read_image_file(root / relative)
+    except ImageRejected as exc:
+        result.flag, result.reason = "corrupt", str(exc)
+        return result
     except OSError as exc:
         result.flag, result.reason = "missing", exc.strerror or str(exc)
         return result
@@ -121,3 +130,61 @@ def scan_all(
             if on_progress:
                 on_progress(len(batch))
     return results
+
+
+def flag_undecodable(root: Path, results: list[ScanResult]) -> None:
+    """Flag decoded images the trainer's decoder refuses. In this process, after the Pillow
+    pass: TensorFlow is started once here, never in forked workers (it does not survive fork)."""
+    from common.tf_runtime import quiet_tensorflow
+    from trainer.data import TF_FORMATS, verdict
+
+    todo = [r for r in results if r.flag is None and r.format in TF_FORMATS]
+    if not todo:
+        return
+    quiet_tensorflow()
+
+    def judge(result: ScanResult) -> None:
+        try:
+            verdict(read_image_file(root / result.path))
+        except ImageRejected as exc:
+            result.flag, result.reason, result.hashes = "undecodable", str(exc), {}
+        except OSError as exc:  # gone since the first pass
+            result.flag, result.reason, result.hashes = "missing", exc.strerror or str(exc), {}
+
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(judge, todo))
+
+
+@dataclass
+class ScanReport:
+    new_from_collect: int
+    scanned: int
+    flags: Counter[str] = field(default_factory=Counter)
+    min_size: int = MIN_SIZE  # what counted as small
+    min_size_from: str = "option"  # "option" (--min-size) or "data" (data_min_size)
+
+
+def scan_workspace(
+    catalog: Catalog,
+    min_size: int | None = None,
+    workers: int | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScanReport:
+    """Scan every file not scanned yet (new collect output is picked up first). `small` is
+    below `min_size`, or when None below the workspace's own threshold (scan.data_min_size)."""
+    added = catalog.sync_collection()
+    todo = catalog.unscanned()
+    if on_start:
+        on_start(len(todo))
+    results = scan_all(catalog.data_dir, todo, workers, on_progress)
+    flag_undecodable(catalog.data_dir, results)
+    if min_size is None:
+        sides = [min(r["width"], r["height"]) for r in catalog.rows() if r["width"] and r["height"]]
+        sides += [min(r.width, r.height) for r in results if r.width and r.height]
+        chosen, source = data_min_size(sides), "data"
+    else:
+        chosen, source = min_size, "option"
+    flag_small(results, chosen)
+    catalog.save_scan(results)
+    return ScanReport(added, len(results), Counter(r.flag for r in results if r.flag), chosen, source)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common.images import decode_image, upright
+from common.images import decode_image, read_image_file, upright
 
 DETECT_SIDE = 1024  # detection runs on a copy no longer than this; boxes are relative, so they carry over
 
@@ -17,7 +17,7 @@ def open_upright(path: Path) -> Image.Image:
 
     Upright because that is how people, the App and the crops see the picture.
     """
-    _, img = decode_image(path.read_bytes())
+    _, img = decode_image(read_image_file(path))
     return upright(img).convert("RGB")
 
 

@@ -7,13 +7,12 @@ judged out of fold, disputed ones left out of training), `evaluate` on an indepe
 scrape, `predict`, and `curate review --predictions` to rank likely mislabelled images.
 Each runs with --json and the closing summary is built from what they printed.
 
-    python scripts/demo.py [--data demo-data] [--limit 80] [--epochs 20] [--json]
+    python scripts/demo.py [--data demo-data] [--limit 80] [--epochs 30] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -26,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from collector.demo import catalogue
 from collector.demo.server import Site, serve
+from common import tables
+from trainer.splits import LABEL_ISSUE
 
 BIN = Path(sys.executable).parent
 err = Console(stderr=True)
@@ -98,8 +99,8 @@ def run(args: argparse.Namespace) -> dict:
     trained = step("train", str(data / "curated"), "--out", str(data / "runs" / "round-1"), *options,
                    "--cross-fit", "3", "--clean-labels")  # fmt: skip
     test = trained["metrics"]["test"]
-    with (Path(trained["run"]) / "split.csv").open(newline="") as handle:
-        left_out = {Path(r["path"]).name for r in csv.DictReader(handle) if r["split"] == "label_issue"}
+    splits = tables.read_splits(Path(trained["run"]) / tables.SPLITS)
+    left_out = {Path(r.path).name for r in splits if r.split == LABEL_ISSUE}
     summary["label_issues_left_out"] = trained["label_issues"]
     summary["planted_left_out"] = sum(1 for p in planted if Path(p).name in left_out)
     summary["run"] = trained["run"]

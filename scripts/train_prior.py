@@ -83,9 +83,10 @@ def main() -> None:
 
     from trainer import faces as face_scoring
     from trainer import models
+    from trainer.config import TrainConfig
     from trainer.predict import evaluate
     from trainer.run import open_run
-    from trainer.train import TrainConfig, train
+    from trainer.train import train
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "prior"

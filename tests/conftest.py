@@ -140,9 +140,12 @@ def curate_json(*args: str, data: Path, env: dict[str, str] | None = None) -> di
 @pytest.fixture(scope="session")
 def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """FiftyOne settings for the whole session: a database dir of the tests' own, and one
-    client held open (see below). FiftyOne attaches to a database service already running on
-    the machine, so the workers may share one mongod; dataset names never collide."""
-    db = tmp_path_factory.mktemp("fiftyone-db")
+    client held open (see below). The workers share one mongod; dataset names never collide."""
+    # one directory for every test worker: they share one mongod, and a command whose
+    # configured directory is not the running service's is refused (curation.database.ours)
+    base = tmp_path_factory.getbasetemp()
+    db = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "fiftyone-db"
+    db.mkdir(exist_ok=True)
     env = {"FIFTYONE_DATABASE_DIR": str(db), "FIFTYONE_DO_NOT_TRACK": "true",
            "FIFTYONE_DATABASE_VALIDATION": "false"}  # fmt: skip
     env.pop("FIFTYONE_DATABASE_URI", None)
@@ -151,7 +154,7 @@ def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     # client held open for the session keeps one mongod up for every command the tests run.
     # FiftyOne attaches to any database service it finds running, another test worker's too, so
     # two starting at once can meet one half started: the workers start theirs one at a time
-    log = db / "keeper.log"
+    log = db / f"keeper-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
     with (tmp_path_factory.getbasetemp().parent / "fiftyone-start.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         keeper = subprocess.Popen(
@@ -177,8 +180,8 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def loopback_app(routes: dict[str, Callable]) -> AsyncIterator[str]:
-    """A throwaway aiohttp server on 127.0.0.1 with these GET routes; yields its base URL."""
+async def loopback_app(routes: dict[str, Callable], host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """A throwaway aiohttp server on a loopback address with these GET routes; yields its base URL."""
     from aiohttp import web
 
     app = web.Application()
@@ -186,10 +189,10 @@ async def loopback_app(routes: dict[str, Callable]) -> AsyncIterator[str]:
         app.router.add_get(path, handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, 0)
     await site.start()
     try:
-        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        yield f"http://{host}:{site._server.sockets[0].getsockname()[1]}"
     finally:
         await runner.cleanup()
 

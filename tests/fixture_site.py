@@ -227,6 +227,11 @@ def build() -> FixtureSite:
         return Response.html(GALLERY)
 
     site.route("/gallery.html", gallery)
+    # its HTML to the downloader, then an error to the browser: a page that stops loading
+    site.route(
+        "/stops-loading.html",
+        lambda r: Response.html(GALLERY) if from_collector(r) else Response.html("busy", status=503),
+    )
     site.route("/faults.html", lambda r: Response.html(FAULTS))
     return site
 

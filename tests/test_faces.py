@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from curation import dedupe as dedupe_lib
+from curation import scan as scan_lib
 from curation.catalog import Catalog
 from curation.face_scan import find_faces
 from curation.importer import import_tree
@@ -90,7 +90,7 @@ def test_a_killed_search_resumes_where_it_stopped(scenes, tmp_path):
     root, truth = scenes
     with Catalog(tmp_path / "ws") as catalog:
         import_tree(root, catalog)
-        dedupe_lib.scan(catalog, 64)
+        scan_lib.scan_workspace(catalog, 64)
         with pytest.raises(Interrupted):
             find_faces(catalog, Dies(after=18), workers=1)
         saved = len(catalog.face_scanned("mtcnn:min20"))
@@ -265,6 +265,7 @@ def test_review_on_a_face_run_predicts_each_face_and_ranks_faces(face_run, works
     report = curate_json("review", "--no-app", "--predictions", str(face_run), data=data, env=fiftyone_env)
     dataset = fo.load_dataset(report["dataset"])
     dataset.reload()  # this process loaded it before the review added fields
+    assert dataset.info["predictions_from"] == str(face_run) and "predictions_writing" not in dataset.info
     faces, per_face, splits = dataset.values(
         ["faces.detections", "face_predictions.detections", "prediction_split"]
     )

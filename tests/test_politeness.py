@@ -73,7 +73,7 @@ def test_robots_txt_is_read_up_to_500_kib_only():
 
     async def check() -> bool:
         async with loopback_app({"/robots.txt": robots}) as base, aiohttp.ClientSession() as session:
-            rules = await RobotsCache(session).rules(f"{base}/a.jpg")
+            rules = await RobotsCache(session, allow_private=True).rules(f"{base}/a.jpg")
             return rules.allowed(f"{base}/a.jpg", "happysad")
 
     assert len(body) > 8 * ROBOTS_MAX_BYTES
@@ -81,14 +81,18 @@ def test_robots_txt_is_read_up_to_500_kib_only():
 
 
 def test_a_trickling_host_cannot_hold_a_download_past_its_deadline():
-    """A byte every 0.2 s never trips the gap between reads; the deadline ends it."""
+    """A byte every 0.2 s never trips the gap between reads; the deadline ends it, and it is
+    the whole download's (--timeout's help): no retry starts once it has passed."""
     import asyncio
 
     from aiohttp import web
 
     from collector.downloader import Downloader, DownloadSettings, FetchFailed
 
+    requests = []
+
     async def trickle(request: web.Request) -> web.StreamResponse:
+        requests.append(request.path)
         response = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
         await response.prepare(request)
         for _ in range(100):  # 20 s at most, so the test ends whatever happens
@@ -98,7 +102,12 @@ def test_a_trickling_host_cannot_hold_a_download_past_its_deadline():
 
     async def fetch() -> tuple[str, float]:
         settings = DownloadSettings(
-            read_timeout=1.0, total_timeout=1.5, retries=0, respect_robots=False, allow_private=True
+            read_timeout=1.0,
+            total_timeout=1.5,
+            retries=3,
+            backoff=0.05,
+            respect_robots=False,
+            allow_private=True,
         )
         started = time.monotonic()
         try:
@@ -110,3 +119,4 @@ def test_a_trickling_host_cannot_hold_a_download_past_its_deadline():
 
     reason, seconds = asyncio.run(fetch())
     assert reason == "timeout" and seconds < 4, (reason, seconds)
+    assert requests == ["/slow.jpg"]  # one request: three retries were allowed, no time was left

@@ -86,6 +86,14 @@ def test_one_line_errors_maps_what_may_stop_any_command(capsys):
     full = OSError(errno.ENOSPC, "No space left on device", "/data/raw/x.jpg")
     assert ends(full) == (1, "curate: error: No space left on device: /data/raw/x.jpg; "
                              "free some space and run the command again")  # fmt: skip
+    import sqlite3
+
+    sqlite_full = sqlite3.OperationalError("database or disk is full")
+    sqlite_full.sqlite_errorcode = sqlite3.SQLITE_FULL
+    assert ends(sqlite_full) == (
+        1,
+        "curate: error: No space left on device; free some space and run the command again",
+    )  # fmt: skip, not "damaged": nothing to move aside
     assert ends(KeyboardInterrupt()) == (130, "curate: error: interrupted")
     assert ends(UsageError("bad")) == (2, "curate: error: bad")
 
@@ -147,3 +155,43 @@ def test_a_collect_that_stores_nothing_names_the_commonest_reason_and_what_lifts
     assert nothing_stored(summary).endswith("disallowed by robots.txt; --ignore-robots lifts it")
     summary.reasons = Counter({"http 404": 2})
     assert nothing_stored(summary).endswith("2 of 2 candidates http 404")  # nothing to lift
+
+
+def test_json_stdout_carries_the_json_value_alone_whatever_else_writes_to_it(tmp_path):
+    """A --json command's stdout is one JSON value even when something below Python (a database
+    service it starts, a C library, a child process) writes to file descriptor 1."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, os, subprocess, sys\n"
+        "from common.cli import one_line_errors\n"
+        "@one_line_errors('curate')\n"
+        "def command(as_json: bool) -> None:\n"
+        "    os.write(1, b'a C library says hello\\n')\n"
+        "    subprocess.run(['echo', 'a child process says hello'])\n"
+        "    print(json.dumps({'ok': 1}))\n"
+        "command(as_json=sys.argv[1] == 'json')\n"
+        "print('after')\n"
+    )
+    as_json = subprocess.run([sys.executable, "-c", code, "json"], capture_output=True, text=True, check=True)
+    assert as_json.stdout == '{"ok": 1}\nafter\n'
+    assert "a C library says hello" in as_json.stderr and "a child process says hello" in as_json.stderr
+    plain = subprocess.run([sys.executable, "-c", code, "table"], capture_output=True, text=True, check=True)
+    assert "a child process says hello" in plain.stdout  # without --json nothing is moved
+
+
+def test_evidence_is_the_strongest_opinion_that_never_saw_the_label_and_the_prior_is_averaged_in():
+    from curation.assist import weigh
+
+    own, folds, prior = np.array([0.9, 0.1]), np.array([0.3, 0.7]), np.array([0.5, 0.5])
+    assert weigh(own, "train", None, None) == (own, "in_sample")
+    assert weigh(own, "test", None, None) == (own, "held_out")
+    assert weigh(own, "unseen", None, None)[1] == "held_out"
+    evidence, source = weigh(own, "train", folds, None)  # out-of-fold beats the run's own reading
+    assert source == "out_of_fold" and evidence is folds
+    evidence, source = weigh(own, "train", folds, prior)
+    assert source == "out_of_fold+prior" and np.allclose(evidence, [0.4, 0.6])
+    evidence, source = weigh(None, None, None, prior)  # the run could not read it; the prior could
+    assert source == "prior" and evidence is prior
+    assert weigh(None, None, None, None) == (None, None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import invoke
-from tests.trainer_data import make_tree
+from tests.trainer_data import face, make_tree, undecodable
 
 
 def run(command: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -161,7 +161,9 @@ def test_large_sets_train_lightly_augmented_with_averaged_weights(tmp_path, monk
     """The large-set recipe (light augmentation, EMA weights validated and kept) runs end to
     end and learns; here "large" is lowered so a tiny set takes that path."""
     from trainer import data
-    from trainer.train import TrainConfig, recipe, train
+    from trainer.config import TrainConfig
+    from trainer.fitting import recipe
+    from trainer.train import train
 
     assert recipe("compact", data.LARGE) == ("light", True)
     assert recipe("compact", data.LARGE - 1) == ("strong", False)
@@ -389,22 +391,31 @@ def test_cleaning_without_evidence_and_one_fold_are_refused(tmp_path):
     assert result.returncode == 2 and "--cross-fit" in result.stderr
 
 
-def test_bmp_variants_tensorflow_cannot_read_are_skipped_not_fatal(tmp_path):
-    from PIL import Image
+def test_files_the_decoder_refuses_are_skipped_and_the_rest_answered(tmp_path):
+    """Pillow reads them, TensorFlow does not: train, evaluate and predict skip each with a
+    note, and every other image still gets its answer (a grayscale run reads BMPs too)."""
 
     data = make_tree(tmp_path / "d", per_label=8)
-    Image.new("1", (48, 48), 1).save(data / "happy" / "one-bit.bmp")
-    Image.new("P", (48, 48), 3).save(data / "happy" / "palette.bmp")
-    Image.new("RGB", (48, 48), (200, 120, 90)).save(data / "sad" / "plain.bmp")  # 24-bit: TF reads it
+    refused = undecodable()
+    for n, (name, payload) in enumerate(refused.items()):
+        (data / ("happy", "sad")[n % 2] / name).write_bytes(payload)
+    face(7, "sad").convert("P").save(data / "sad" / "palette.bmp")  # 8-bit: TensorFlow reads it
+    face(8, "sad").save(data / "sad" / "plain.bmp")
+    frames = [face(9 + k, "happy") for k in range(40)]
+    frames[0].save(data / "happy" / "moving.gif", save_all=True, append_images=frames[1:])  # its first frame
     summary = run_json("train", str(data), "--out", str(tmp_path / "r"), "--arch", "seed", "--epochs", "1",
-                       "--image-size", "32")  # fmt: skip
-    assert sum(summary["skipped"].values()) == 2  # the 24-bit one was read
-    assert all(r.startswith("BMP (") and r.endswith("not readable by TensorFlow") for r in summary["skipped"])
-    results = run_json(
-        "predict", str(tmp_path / "r"), str(data / "happy" / "one-bit.bmp"), str(data / "sad" / "plain.bmp")
-    )
-    assert results[0]["label"] is None and "not readable by TensorFlow" in results[0]["error"]
-    assert results[1]["label"] in ("happy", "sad")
+                       "--image-size", "32", "--color-mode", "grayscale")  # fmt: skip
+    assert summary["skipped"] == {"undecodable by TensorFlow": len(refused)}
+    assert sum(summary["counts"].values()) == 16 + 3
+    evaluated = run_json("evaluate", str(tmp_path / "r"), str(data))
+    assert evaluated["skipped"] == {"undecodable by TensorFlow": len(refused)} and evaluated["n"] == 19
+    results = {Path(r["path"]).name: r for r in run_json("predict", str(tmp_path / "r"), str(data))}
+    assert len(results) == 16 + 3 + len(refused)
+    for name, result in results.items():
+        if name in refused:
+            assert result["label"] is None and result["error"] == "undecodable by TensorFlow", name
+        else:
+            assert result["label"] in ("happy", "sad") and result["error"] is None, name
 
 
 def test_a_label_without_one_readable_image_fails_training(tmp_path):
@@ -470,7 +481,7 @@ def test_face_crop_labels_are_judged_per_picture():
     faces smile is no label issue; a picture all of whose faces read the other way is, whole."""
     import numpy as np
 
-    from trainer.train import label_issues
+    from trainer.evidence import label_issues
 
     given = np.array([0] * 30 + [1] * 30)
     p_sad = np.where(given == 1, 0.9, 0.1)
@@ -492,7 +503,7 @@ def test_the_report_shows_each_misread_image_with_the_probability_of_the_label_i
 
     from trainer import metrics
     from trainer.data import Item
-    from trainer.train import _report_pictures
+    from trainer.writer import _report_pictures
 
     items = []
     for n in range(4):

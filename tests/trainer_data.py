@@ -43,3 +43,45 @@ def make_tree(root: Path, per_label: int = 60, offset: int = 0, groups: bool = F
             writer.writeheader()
             writer.writerows(rows)
     return root
+
+
+def undecodable() -> dict[str, bytes]:
+    """Files Pillow reads and TensorFlow's decoders refuse (trainer.data.verdict's cases), by name."""
+    import io
+    import struct
+
+    import numpy as np
+
+    def encoded(img: Image.Image, fmt: str, **options) -> bytes:
+        buffer = io.BytesIO()
+        img.save(buffer, fmt, **options)
+        return buffer.getvalue()
+
+    def smooth(seed: int) -> Image.Image:
+        noise = np.random.default_rng(seed).integers(0, 255, (8, 8, 3), dtype=np.uint8)
+        return Image.fromarray(noise).resize((96, 96), Image.BILINEAR)
+
+    # a JPEG cut before its end marker that Pillow still decodes (whether it does depends on
+    # how the last bytes fall: the first such seed)
+    for seed in range(200):
+        cut = encoded(smooth(seed), "JPEG", quality=90)[:-2]
+        try:
+            Image.open(io.BytesIO(cut)).load()
+            break
+        except OSError:
+            continue
+    else:
+        raise AssertionError("no cut JPEG that Pillow still reads")
+    png = bytearray(encoded(smooth(1), "PNG"))
+    idat = png.rfind(b"IDAT")
+    png[idat + 4 + struct.unpack(">I", png[idat - 4 : idat])[0]] ^= 0xFF  # the IDAT checksum
+    side = 48  # a 16-bit BMP: 5-5-5 pixels, no palette
+    pixels = bytes((side * 2 + 3) // 4 * 4 * side)
+    header = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 16, 0, len(pixels), 2835, 2835, 0, 0)
+    bmp16 = b"BM" + struct.pack("<IHHI", 14 + 40 + len(pixels), 0, 0, 54) + header + pixels
+    return {
+        "no-end-marker.jpg": cut,
+        "bad-checksum.png": bytes(png),
+        "sixteen-bit.bmp": bmp16,
+        "one-bit.bmp": encoded(Image.new("1", (48, 48), 1), "BMP"),
+    }

@@ -19,7 +19,8 @@ from trainer import data as data_lib
 from trainer import faces as face_scoring
 from trainer import finetune, models
 from trainer import predict as scoring
-from trainer.data import COLOR_MODES
+from trainer.config import TrainConfig
+from trainer.data import COLOR_MODES, MAX_IMAGE_SIZE
 from trainer.run import PRIOR, open_run
 
 T = TypeVar("T")
@@ -57,15 +58,23 @@ def train(
     ] = None,
     epochs: Annotated[
         int, typer.Option("--epochs", min=1, help="Most epochs (early stopping may end sooner).")
-    ] = 30,
+    ] = TrainConfig.epochs,
     image_size: Annotated[
         int | None,
-        typer.Option("--image-size", min=16, help="Pixels per side (default: 256 for seed, 128 otherwise)."),
+        typer.Option(
+            "--image-size",
+            min=16,
+            max=MAX_IMAGE_SIZE,
+            help="Pixels per side (default: the --init run's; 256 for seed; else the data's median "
+            "short side, 32 to 128).",
+        ),
     ] = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Seeds the split, the weights and the shuffling.")
-    ] = 1337,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per training step.")] = 32,
+    ] = TrainConfig.seed,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Images per training step.")
+    ] = TrainConfig.batch_size,
     color_mode: Annotated[
         ColorMode | None,
         typer.Option("--color-mode", help="Channels (default: from the data, or the --init run's)."),
@@ -88,7 +97,7 @@ def train(
             help="Also train K models on K group-aware folds of training+validation: out-of-fold "
             "probabilities for every image (out_of_fold.csv), the evidence for label review (0: off).",
         ),
-    ] = 0,
+    ] = TrainConfig.cross_fit,
     clean_labels: Annotated[
         bool,
         typer.Option(
@@ -122,7 +131,6 @@ def train(
     if cross_fit == 1 or cross_fit < 0:
         raise UsageError("--cross-fit takes 0 (off) or at least 2 folds")
     quiet_tensorflow()
-    from trainer.train import TrainConfig
     from trainer.train import train as run_training
 
     source = data_dir or resolve_data_dir(data) / CURATED

@@ -7,7 +7,7 @@ broken image is skipped and counted, never a crash mid-epoch.
 
 from __future__ import annotations
 
-import csv
+import io
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.errors import HappysadError
-from common.images import UPRIGHT_TURNS, ImageRejected, decode_image, orientation
-from common.workspace import EXPORT_MANIFEST
+from common.images import UPRIGHT_TURNS, ImageRejected, decode_image, orientation, read_image_file
+from common.tables import read_manifest
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
-TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what tf.io.decode_image reads
+TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what `decode` reads (other formats are skipped with a note)
 SHIFT = 0.08  # augmentation: shifts up to this share of the side, in whole pixels
 LARGE = 5000  # training images from which augmentation is light (large sets underfit, small ones overfit)
 
@@ -28,6 +28,9 @@ LARGE = 5000  # training images from which augmentation is light (large sets und
 # the images, within these bounds. 128 px is where photos of people stopped gaining accuracy per
 # minute on this machine; FER2013 faces are 48 px and upscaling them adds no detail, only cost.
 SIZE_BOUNDS = (32, 128)
+# --image-size's ceiling (and a run's): four times the data-aware one; beyond it one CPU epoch
+# takes hours and one batch gigabytes, with nothing shown meanwhile.
+MAX_IMAGE_SIZE = 512
 GRAYSCALE_SHARE = 0.9  # a tree at least this grayscale trains in grayscale
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
@@ -68,13 +71,10 @@ def list_tree(root: Path) -> list[Item]:
     """
     if not root.is_dir():
         raise DataError(f"{root} is not a folder")
-    manifest = root / EXPORT_MANIFEST
-    if manifest.exists():
-        with manifest.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        if rows and {"path", "label", "group_id"} <= set(rows[0]):
-            listed = [Item(str((root / r["path"]).resolve()), r["label"], r["group_id"]) for r in rows]
-            return sorted(listed, key=lambda i: Path(i.path))  # the order a walk of the folders gives
+    manifest = read_manifest(root)
+    if manifest:
+        listed = [Item(str((root / r.path).resolve()), r.label, r.group_id) for r in manifest]
+        return sorted(listed, key=lambda i: Path(i.path))  # the order a walk of the folders gives
     items = []
     for label in labels_of(root):
         for path in sorted((root / label).rglob("*")):
@@ -84,19 +84,73 @@ def list_tree(root: Path) -> list[Item]:
     return items
 
 
-def _tensorflow_reads(info, img) -> bool:
-    """tf.io.decode_image reads JPEG, PNG and GIF; of BMP only uncompressed 24- and 32-bit
-    files (1-, 4-, 8- and 16-bit or RLE BMPs passed Pillow and failed mid-fit)."""
-    if info.format != "BMP":
-        return info.format in TF_FORMATS
-    return img.mode in ("RGB", "RGBA") and img.info.get("compression", 0) == 0
+def _first_frame(raw, channels: int):
+    """A GIF's first frame through Pillow (TensorFlow's GIF decoder decodes every frame first:
+    a 5,000-frame GIF took gigabytes). `raw`: bytes, or a 0-d object array when run eagerly."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(raw.item() if isinstance(raw, np.ndarray) else raw)) as img:
+        picture = img.convert("L" if channels == 1 else "RGB")
+    return np.asarray(picture).reshape(picture.height, picture.width, channels)
+
+
+def decode(raw, channels: int):
+    """The trainer's one decoder: encoded bytes (a string tensor) → uint8 [height, width,
+    channels]. What it cannot read, `verdict` finds before training, prediction or export.
+
+    JPEG and PNG through TensorFlow; a GIF's first frame only; BMP decoded to RGB first (TF's
+    BMP decoder has no one-channel output) and turned grey for grayscale models.
+    """
+    import tensorflow as tf
+
+    def gif():
+        frame = tf.numpy_function(lambda b: _first_frame(b, channels), [raw], tf.uint8, stateful=False)
+        return tf.reshape(frame, tf.shape(frame))
+
+    def bmp():
+        image = tf.io.decode_bmp(raw, channels=3)
+        if channels == 3:
+            return image
+        grey = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
+        return tf.cast(tf.round(grey), tf.uint8)
+
+    def other():
+        return tf.io.decode_image(raw, channels=channels, expand_animations=False)
+
+    head = tf.strings.substr(raw, 0, 3)
+    image = tf.case(
+        [(tf.equal(head, "GIF"), gif), (tf.equal(tf.strings.substr(head, 0, 2), "BM"), bmp)],
+        default=other, exclusive=True,
+    )  # fmt: skip
+    image.set_shape([None, None, channels])
+    return image
+
+
+def verdict(raw: bytes) -> None:
+    """Raise ImageRejected("undecodable by TensorFlow") when `decode` fails on these bytes.
+
+    Pillow reads files that TensorFlow's decoders refuse mid-fit: a JPEG cut before its end
+    marker, a PNG whose IDAT checksum is wrong, a 16-bit BMP. Only the decoder itself agrees
+    with the decoder on every such file, so it is asked, once per file.
+    """
+    import tensorflow as tf
+
+    try:
+        decode(tf.constant(raw), 3)
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
+        detail = exc.message.rsplit("}} ", 1)[-1].split(" [Op:", 1)[0]
+        raise ImageRejected("undecodable by TensorFlow", detail) from None
 
 
 def check(item: Item) -> Item | str:
-    """The item with its EXIF orientation when TensorFlow can read it, else why not."""
+    """The item with its EXIF orientation when the trainer's decoder reads it, else why not."""
     try:
-        info, img = decode_image(Path(item.path).read_bytes())
-        readable = _tensorflow_reads(info, img)
+        raw = read_image_file(item.path)
+        info, img = decode_image(raw)
+        if info.format not in TF_FORMATS:
+            return f"{info.format} ({info.mode}) not readable by TensorFlow"
+        verdict(raw)
         turn = orientation(img)
     except ImageRejected as exc:
         return exc.reason
@@ -104,8 +158,6 @@ def check(item: Item) -> Item | str:
         return exc.strerror or "unreadable"
     except Exception as exc:  # one odd file is skipped and counted, never a crash
         return f"undecodable: {type(exc).__name__}"
-    if not readable:
-        return f"{info.format} ({info.mode}) not readable by TensorFlow"
     return replace(item, orientation=turn)
 
 
@@ -125,7 +177,6 @@ class Shape:
     color_mode: str
     median_side: int
     grayscale_share: float
-    sampled: int
 
 
 def shape_of(paths: list[str], sample: int = 256) -> Shape:
@@ -135,6 +186,8 @@ def shape_of(paths: list[str], sample: int = 256) -> Shape:
     chosen = sorted(paths)[:: max(1, len(paths) // sample)][:sample]
     sides, gray = [], 0
     for path in chosen:
+        if not os.path.isfile(path):  # a FIFO or a device would block or never end
+            continue
         try:
             with Image.open(path) as img:  # the header only: no decoding
                 sides.append(min(img.size))
@@ -146,9 +199,7 @@ def shape_of(paths: list[str], sample: int = 256) -> Shape:
     median = int(sorted(sides)[len(sides) // 2])
     share = gray / len(sides)
     size = min(max(median, SIZE_BOUNDS[0]), SIZE_BOUNDS[1])
-    return Shape(
-        size, "grayscale" if share >= GRAYSCALE_SHARE else "rgb", median, round(share, 3), len(sides)
-    )
+    return Shape(size, "grayscale" if share >= GRAYSCALE_SHARE else "rgb", median, round(share, 3))
 
 
 def prepare(image, image_size: int):
@@ -184,8 +235,7 @@ def pipeline(
     turns = [UPRIGHT_TURNS[o] for o in orientations or [1] * len(paths)]
 
     def load(path, label, quarter_turns, mirror):
-        raw = tf.io.read_file(path)
-        image = tf.io.decode_image(raw, channels=channels, expand_animations=False)
+        image = decode(tf.io.read_file(path), channels)
         image = tf.image.rot90(image, quarter_turns)  # upright, as people saw it when labelling
         image = tf.cond(mirror, lambda: tf.image.flip_left_right(image), lambda: image)
         return prepare(image, image_size), label

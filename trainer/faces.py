@@ -16,13 +16,13 @@ import numpy as np
 from common.images import ImageRejected
 from faces import crops
 from faces.batch import Found, detect_files
-from faces.detectors import DEFAULT, from_setting
+from faces.detectors import from_setting, get, setting
 from faces.images import open_upright
 from trainer import data, metrics
 from trainer.predict import FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
 from trainer.run import Run
 
-DEFAULTS = {"detector": f"{DEFAULT}:min20", "margin": crops.MARGIN, "min_face": crops.MIN_FACE}
+DEFAULTS = {"detector": setting(get()), "margin": crops.MARGIN, "min_face": crops.MIN_FACE}
 NO_FACE = "no face found"
 
 

@@ -52,7 +52,7 @@ def compact(image_size: int, channels: int, n_classes: int):
     bench/train_benchmark.py). There it
     underfits rather than overfits (training accuracy still rising at the end), so on large
     sets augmentation is light (mirror, shifts): rotation, zoom and contrast cost accuracy per
-    minute. Small sets overfit and get all of them (train.recipe).
+    minute. Small sets overfit and get all of them (fitting.recipe).
     """
     import keras
     from keras import layers
@@ -85,7 +85,7 @@ def start_from(model, source) -> int:
 
 
 ARCHITECTURES: dict[str, Callable] = {"compact": compact, "seed": seed}
-# trained on augmented copies (train.recipe picks data.pipeline's augment=), mirror images
+# trained on augmented copies (fitting.recipe picks data.pipeline's augment=), mirror images
 # included, so their scores average an image and its mirror image
 AUGMENTED = {"compact"}
 DEFAULT = "compact"

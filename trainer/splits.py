@@ -8,11 +8,9 @@ on the same side.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 
 from trainer.data import Item
 
@@ -60,11 +58,3 @@ def _deal(
             for member in group:
                 out[member.path] = target
     return out
-
-
-def write(path: Path, items: list[Item], splits: dict[str, str]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "group", "split"])
-        for item in sorted(items, key=lambda i: (splits[i.path], i.path)):
-            writer.writerow([item.path, item.label, item.group, splits[item.path]])

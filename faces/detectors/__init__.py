@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faces.detectors.base import Detector, DetectorUnavailable, Face
+from faces.detectors.base import MIN_DETECT, Detector, DetectorUnavailable, Face
 from faces.detectors.haar import HaarDetector
 from faces.detectors.mtcnn import MTCNNDetector
 
@@ -10,7 +10,7 @@ DETECTORS = {"mtcnn": MTCNNDetector, "haar": HaarDetector}
 DEFAULT = "mtcnn"
 
 
-def get(name: str = DEFAULT, min_face: int = 20) -> Detector:
+def get(name: str = DEFAULT, min_face: int = MIN_DETECT) -> Detector:
     if name not in DETECTORS:
         raise DetectorUnavailable(f"unknown face detector {name!r} (choose from {', '.join(DETECTORS)})")
     return DETECTORS[name](min_face=min_face)
@@ -23,8 +23,8 @@ def setting(detector: Detector) -> str:
 
 def from_setting(text: str) -> Detector:
     name, _, min_face = text.partition(":min")
-    return get(name, int(min_face or 20))
+    return get(name, int(min_face or MIN_DETECT))
 
 
-__all__ = ["DEFAULT", "DETECTORS", "Detector", "DetectorUnavailable", "Face"]
+__all__ = ["DEFAULT", "DETECTORS", "MIN_DETECT", "Detector", "DetectorUnavailable", "Face"]
 __all__ += ["from_setting", "get", "setting"]

@@ -9,6 +9,10 @@ import numpy as np
 
 from common.errors import HappysadError
 
+# the smallest face looked for, in pixels of the searched copy (faces.images.DETECT_SIDE): MTCNN's
+# own default, and below what a 48 px crop can hold of an expression
+MIN_DETECT = 20
+
 
 class DetectorUnavailable(HappysadError):
     """The detector's library is not installed or cannot load its weights."""

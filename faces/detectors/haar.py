@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from faces.detectors.base import DetectorUnavailable, Face, relative
+from faces.detectors.base import MIN_DETECT, DetectorUnavailable, Face, relative
 
 CASCADE = "haarcascade_frontalface_default.xml"
 
@@ -16,7 +16,7 @@ class HaarDetector:
 
     name = "haar"
 
-    def __init__(self, min_face: int = 20, neighbours: int = 5) -> None:
+    def __init__(self, min_face: int = MIN_DETECT, neighbours: int = 5) -> None:
         self.min_face = min_face
         self.neighbours = neighbours
         self._local = threading.local()  # CascadeClassifier is not safe to share between threads

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from faces.detectors.base import DetectorUnavailable, Face, relative
+from faces.detectors.base import MIN_DETECT, DetectorUnavailable, Face, relative
 
 
 class MTCNNDetector:
@@ -14,7 +14,7 @@ class MTCNNDetector:
 
     name = "mtcnn"
 
-    def __init__(self, min_face: int = 20, threshold: float = 0.9) -> None:
+    def __init__(self, min_face: int = MIN_DETECT, threshold: float = 0.9) -> None:
         self.min_face = min_face
         self.threshold = threshold
         self._local = threading.local()  # one model per thread: detect() is not re-entrant

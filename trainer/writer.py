@@ -1,0 +1,125 @@
+"""Writing a run folder: model.keras, config.json (what was asked, chosen and measured),
+metrics.json and the report's pictures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from common import tables
+from trainer import data, metrics, models, report
+from trainer.config import TrainConfig
+from trainer.evidence import Judged
+from trainer.fitting import Fitted, Scored, fine_tune_of
+from trainer.spec import ModelSpec, faces_setting
+
+
+def fingerprint(items: list[data.Item]) -> str:
+    digest = hashlib.sha256()
+    for item in sorted(items, key=lambda i: i.path):
+        digest.update(f"{Path(item.path).name}\t{item.label}\t{Path(item.path).stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def write_run(
+    run: Path,
+    fitted: Fitted,
+    config: dict,
+    scored: Scored,
+    test_items: list[data.Item],
+    labels: list[str],
+    left_out: list[tuple[str, str, str, float]],
+) -> None:
+    """model.keras, config.json, metrics.json and the pictures, in the run's staging folder."""
+    fitted.model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps(config, indent=2))
+    (run / "metrics.json").write_text(json.dumps(scored.results, indent=2))
+    _report_pictures(run, fitted.history, scored.results, scored.truth["test"], scored.scores["test"],
+                     test_items, labels, scored.threshold, left_out)  # fmt: skip
+
+
+def run_config(
+    cfg: TrainConfig,
+    shape: ModelSpec,
+    labels: list[str],
+    fitted: Fitted,
+    items: list[data.Item],
+    subsets: dict[str, list[data.Item]],
+    skipped: Counter[str],
+    started: datetime,
+    faces: dict | None,
+    scored: Scored,
+    judged: Judged,
+    final: Path,
+) -> dict:
+    """config.json: everything predict needs, and everything that says how the run was made."""
+    import keras
+    import tensorflow as tf
+
+    source = shape.source
+    return {
+        "labels": labels,
+        "image_size": shape.image_size,
+        "color_mode": shape.color_mode,
+        "channels": shape.channels,
+        "shape_from": shape.chosen_by,
+        "rescale": 1 / 255,
+        "threshold": scored.threshold,
+        "threshold_from": scored.threshold_from,
+        "flip_tta": shape.arch in models.AUGMENTED,
+        "augmentation": fitted.augmentation,
+        "weight_average": fitted.averaged,
+        "precision_policy": fitted.policy,
+        "arch": shape.arch,
+        "init": {"run": str(source.path), "layers_copied": fitted.layers_copied} if source else None,
+        "seed": cfg.seed,
+        "data_dir": str(cfg.data_dir.resolve()),
+        "data_dir_from_run": os.path.relpath(cfg.data_dir.resolve(), final.resolve()),  # see run.data_dir_of
+        "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
+        "data_fingerprint": fingerprint(items),
+        "faces": faces_setting(faces, shape),
+        "counts": {n: len(s) for n, s in subsets.items()},
+        "skipped": dict(skipped),
+        "epochs": cfg.epochs,
+        "epochs_run": len(fitted.history.get("loss", [])),
+        "fine_tune": fine_tune_of(cfg, shape),
+        "batch_size": cfg.batch_size,
+        "learning_rate": fitted.learning_rate,
+        "cross_fit": cfg.cross_fit,
+        "created": started.isoformat(timespec="seconds"),
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+        },
+        "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "label_cleaning": {
+            "evidence": judged.evidence,
+            "on": judged.cleaned,
+            "left_out": len(judged.left_out),
+            "out_of_fold": tables.OUT_OF_FOLD if judged.evidence == "out_of_fold" else None,
+        },
+    }
+
+
+def _report_pictures(run, history, results, y_test, s_test, test_items, labels, threshold, left_out) -> None:
+    report.curves(history, run / "curves.png")
+    report.confusion(results["test"]["confusion_matrix"], labels, run / "confusion.png", "test")
+    report.roc(y_test, s_test, run / "roc.png")
+    predicted, confidence = metrics.read(s_test, threshold)
+    wrong = [i for i in range(len(y_test)) if predicted[i] != y_test[i]]
+    margin = [abs(s_test[i] - threshold) if s_test.ndim == 1 else confidence[i] for i in wrong]
+    worst = [wrong[i] for i in np.argsort(margin)[::-1][:16]]
+    report.html_report(
+        run, f"happysad run {run.name}", results,
+        [(test_items[i].path, labels[y_test[i]], labels[predicted[i]], float(confidence[i])) for i in worst],
+        left_out,
+    )  # fmt: skip
