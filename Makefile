@@ -57,6 +57,7 @@ bench: install .venv-bench/.installed .venv-fer/.installed
 	$(BIN)/python bench/dedupe_quality.py --python-imagededup .venv-bench/bin/python
 	$(BIN)/python bench/cross_scrape.py --fer-python .venv-fer/bin/python
 	$(BIN)/python bench/faces_kfold.py --fer-python .venv-fer/bin/python
+	$(BIN)/python bench/serve_throughput.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .venv-fer demo-data .pytest_cache .ruff_cache

@@ -11,10 +11,10 @@ import typer.main
 
 from collector.cli import app as collect_app
 from curation.cli import app as curate_app
-from trainer.cli import evaluate_app, predict_app, train_app
+from trainer.cli import evaluate_app, export_app, predict_app, serve_app, train_app
 
 APPS = {"collect": collect_app, "curate": curate_app, "train": train_app, "evaluate": evaluate_app,
-        "predict": predict_app}  # fmt: skip
+        "predict": predict_app, "export": export_app, "serve": serve_app}  # fmt: skip
 
 
 def _commands():
@@ -50,7 +50,8 @@ def test_every_option_is_explained_and_data_json_are_shared(name):
 @pytest.mark.parametrize(
     "module,entry,args",
     [("collector.cli", "main", []), ("curation.cli", "main", ["review"]), ("trainer.cli", "train_main", []),
-     ("trainer.cli", "evaluate_main", []), ("trainer.cli", "predict_main", [])],
+     ("trainer.cli", "evaluate_main", []), ("trainer.cli", "predict_main", []), ("trainer.cli", "export_main", []),
+     ("trainer.cli", "serve_main", [])],
 )  # fmt: skip
 def test_help_runs_as_a_user_types_it(module, entry, args):
     result = subprocess.run([sys.executable, "-c", f"import {module} as m; m.{entry}()", *args, "--help"],

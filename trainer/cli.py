@@ -16,11 +16,14 @@ from common.errors import UsageError
 from common.tf_runtime import quiet_tensorflow
 from common.workspace import CURATED, resolve_data_dir
 from trainer import data as data_lib
+from trainer import export as export_lib
 from trainer import faces as face_scoring
 from trainer import finetune, models
 from trainer import predict as scoring
+from trainer import serve as serve_lib
 from trainer.config import TrainConfig
 from trainer.data import COLOR_MODES, MAX_IMAGE_SIZE
+from trainer.export import Format
 from trainer.run import PRIOR, open_run
 
 T = TypeVar("T")
@@ -280,6 +283,87 @@ def predict(
     out.print(table)
 
 
+export_app = typer.Typer(add_completion=False)
+
+
+@export_app.command(
+    help="Write a run's model for other runtimes: a SavedModel that reads encoded images and "
+    "preprocesses them inside (TensorFlow Serving), or a .tflite of the classifier for phones."
+)
+@one_line_errors("export")
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory, its model.keras, or prior.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (replaced whole if it exists).")],
+    fmt: Annotated[Format, typer.Option("--format", help="What to write.")] = Format.savedmodel,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    quiet_tensorflow()
+    run = open_run(Path(_inside(data, str(run_dir))))
+    files = export_lib.export(run, fmt, out_dir)
+    size = sum((out_dir / f).stat().st_size for f in files)
+    if as_json:
+        print(json.dumps({"run": str(run.path), "format": fmt.value, "out": str(out_dir), "files": files,
+                          "bytes": size}))  # fmt: skip
+        return
+    out.print(f"{fmt.value} of {run.path} → {out_dir} ({size / 1e6:.1f} MB; {export_lib.DESCRIPTION} says "
+              "what goes in and out)")  # fmt: skip
+
+
+serve_app = typer.Typer(add_completion=False)
+
+
+@serve_app.command(
+    help="Serve a run's model over HTTP: POST /predict (an image, or a form of `image` files), "
+    "GET /healthz, and a page at / to drop photos on."
+)
+@one_line_errors("serve", on_interrupt="stopped")
+def serve(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory, its model.keras, or prior.")],
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on (0.0.0.0: every network, not only this machine)."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Largest upload accepted (413 above).")
+    ] = serve_lib.MAX_BYTES,
+    queue: Annotated[
+        int, typer.Option("--queue", min=1, help="Images in the house at most; beyond, 503 with Retry-After.")
+    ] = serve_lib.Settings.queue,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds a client may take to send its request (408).")
+    ] = serve_lib.Settings.read_timeout,
+    max_wait: Annotated[
+        float,
+        typer.Option(
+            "--max-wait",
+            min=0.01,
+            help="Longest a picture waits for its turn to be read; beyond, 503 with Retry-After.",
+        ),
+    ] = serve_lib.Settings.max_wait_s,
+    faces: FacesOpt = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from aiohttp import web
+
+    quiet_tensorflow()
+    run = open_run(Path(_inside(data, str(run_dir))))
+    reading = face_scoring.reads_faces(run, faces, [])
+    settings = serve_lib.Settings(max_bytes=max_bytes, queue=queue, read_timeout=timeout, max_wait_s=max_wait)
+    application = serve_lib.app(serve_lib.Server(run, settings, reading))
+    url = f"http://{host}:{port}"
+    if as_json:
+        print(json.dumps({"run": str(run.path), "url": url, "faces": reading}), flush=True)
+    else:
+        where = (
+            "this machine only" if host in ("127.0.0.1", "localhost", "::1") else f"every network on {host}"
+        )
+        out.print(f"serving {run.path} at {url} ({where}; --host to change); Ctrl-C stops", soft_wrap=True)
+    web.run_app(application, host=host, port=port, print=None, access_log=None)
+
+
 def train_main() -> None:
     train_app(prog_name="train")
 
@@ -290,3 +374,11 @@ def evaluate_main() -> None:
 
 def predict_main() -> None:
     predict_app(prog_name="predict")
+
+
+def export_main() -> None:
+    export_app(prog_name="export")
+
+
+def serve_main() -> None:
+    serve_app(prog_name="serve")

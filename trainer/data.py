@@ -95,25 +95,29 @@ def _first_frame(raw, channels: int):
     return np.asarray(picture).reshape(picture.height, picture.width, channels)
 
 
-def decode(raw, channels: int):
+def decode(raw, channels: int, portable: bool = False):
     """The trainer's one decoder: encoded bytes (a string tensor) → uint8 [height, width,
     channels]. What it cannot read, `verdict` finds before training, prediction or export.
 
     JPEG and PNG through TensorFlow; a GIF's first frame only; BMP decoded to RGB first (TF's
-    BMP decoder has no one-channel output) and turned grey for grayscale models.
+    BMP decoder has no one-channel output) and turned grey for grayscale models. `portable`:
+    TensorFlow ops only, for a SavedModel (a GIF's frames are then all decoded, the first kept).
     """
     import tensorflow as tf
 
+    def grey(image):
+        if channels == 3:
+            return image
+        return tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))), tf.uint8)
+
     def gif():
+        if portable:
+            return grey(tf.io.decode_gif(raw)[0])
         frame = tf.numpy_function(lambda b: _first_frame(b, channels), [raw], tf.uint8, stateful=False)
         return tf.reshape(frame, tf.shape(frame))
 
     def bmp():
-        image = tf.io.decode_bmp(raw, channels=3)
-        if channels == 3:
-            return image
-        grey = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
-        return tf.cast(tf.round(grey), tf.uint8)
+        return grey(tf.io.decode_bmp(raw, channels=3))
 
     def other():
         return tf.io.decode_image(raw, channels=channels, expand_animations=False)
@@ -202,6 +206,16 @@ def shape_of(paths: list[str], sample: int = 256) -> Shape:
     return Shape(size, "grayscale" if share >= GRAYSCALE_SHARE else "rgb", median, round(share, 3))
 
 
+def model_input(raw, channels: int, image_size: int, quarter_turns=0, mirror=False):
+    """Encoded bytes → the model's input: decoded, upright (EXIF's turns, as people saw it when
+    labelling), resized and scaled. One path for training, `predict` and `serve`."""
+    import tensorflow as tf
+
+    image = tf.image.rot90(decode(raw, channels), quarter_turns)
+    image = tf.cond(tf.convert_to_tensor(mirror), lambda: tf.image.flip_left_right(image), lambda: image)
+    return prepare(image, image_size)
+
+
 def prepare(image, image_size: int):
     """Resize to the model's square input and scale to [0, 1]: the one preprocessing every path shares."""
     import tensorflow as tf
@@ -235,10 +249,7 @@ def pipeline(
     turns = [UPRIGHT_TURNS[o] for o in orientations or [1] * len(paths)]
 
     def load(path, label, quarter_turns, mirror):
-        image = decode(tf.io.read_file(path), channels)
-        image = tf.image.rot90(image, quarter_turns)  # upright, as people saw it when labelling
-        image = tf.cond(mirror, lambda: tf.image.flip_left_right(image), lambda: image)
-        return prepare(image, image_size), label
+        return model_input(tf.io.read_file(path), channels, image_size, quarter_turns, mirror), label
 
     columns = ([t for t, _ in turns], [m for _, m in turns])
     data = tf.data.Dataset.from_tensor_slices((paths, labels, *columns))

@@ -16,7 +16,7 @@ import numpy as np
 from common.images import ImageRejected
 from faces import crops
 from faces.batch import Found, detect_files
-from faces.detectors import from_setting, get, setting
+from faces.detectors import Face, from_setting, get, setting
 from faces.images import open_upright
 from trainer import data, metrics
 from trainer.predict import FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
@@ -44,19 +44,36 @@ def settings(run: Run) -> dict:
     return {**DEFAULTS, **(run.config.get("faces") or {})}
 
 
-def crop_scores(run: Run, model, pictures: list) -> np.ndarray:
-    """Model outputs for face crops (PIL images), preprocessed as the training crops were."""
+def crop_tensor(run: Run, picture):
+    """A face crop (a PIL image) as the model's input, preprocessed as the training crops were."""
     import tensorflow as tf
 
-    size = run.config["image_size"]
-    arrays = []
-    for picture in pictures:
-        tensor = tf.convert_to_tensor(np.asarray(picture.convert("RGB")))
-        if run.channels == 1:
-            tensor = tf.image.rgb_to_grayscale(tensor)
-        arrays.append(data.prepare(tensor, size))
+    tensor = tf.convert_to_tensor(np.asarray(picture.convert("RGB")))
+    if run.channels == 1:
+        tensor = tf.image.rgb_to_grayscale(tensor)
+    return data.prepare(tensor, run.config["image_size"])
+
+
+def crop_scores(run: Run, model, pictures: list) -> np.ndarray:
+    """Model outputs for face crops (PIL images)."""
+    import tensorflow as tf
+
+    arrays = [crop_tensor(run, picture) for picture in pictures]
     feed = tf.data.Dataset.from_tensor_slices((tf.stack(arrays), tf.zeros(len(arrays)))).batch(64)
     return scores_of(model, feed, run.config.get("flip_tta", False))
+
+
+def aggregate(run: Run, prediction: Prediction, scored: list[tuple[Face, np.ndarray]]) -> None:
+    """Fill in a picture's faces (biggest first) and its label: the faces' area-weighted mean."""
+    scored = sorted(scored, key=lambda fs: -fs[0].area)
+    prediction.faces = prediction.faces or []
+    for face, s in scored:
+        label, per_label = decide(run, s)
+        prediction.faces.append(FaceResult([face.x, face.y, face.w, face.h], label, per_label[label]))
+    label, per_label = decide(
+        run, _area_weighted(np.array([s for _, s in scored]), [f.area for f, _ in scored])
+    )
+    prediction.label, prediction.probability, prediction.scores = label, per_label[label], per_label
 
 
 def _area_weighted(scores: np.ndarray, areas: list[float]) -> np.ndarray:
@@ -92,15 +109,7 @@ def classify(run: Run, found: list[Found]) -> list[Prediction]:
         return out
     scores = crop_scores(run, run.load_model(), [c for _, _, c in cut])
     for n in sorted({n for n, _, _ in cut}):
-        mine = [(face, s) for (m, face, _), s in zip(cut, scores, strict=True) if m == n]
-        mine.sort(key=lambda fs: -fs[0].area)
-        for face, s in mine:
-            label, per_label = decide(run, s)
-            out[n].faces.append(FaceResult([face.x, face.y, face.w, face.h], label, per_label[label]))
-        label, per_label = decide(
-            run, _area_weighted(np.array([s for _, s in mine]), [f.area for f, _ in mine])
-        )
-        out[n].label, out[n].probability, out[n].scores = label, per_label[label], per_label
+        aggregate(run, out[n], [(face, s) for (m, face, _), s in zip(cut, scores, strict=True) if m == n])
     return out
 
 

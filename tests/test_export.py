@@ -1,0 +1,96 @@
+"""`export`: a run's model loaded in a fresh process with TensorFlow alone (no happysad code)
+scores images as `predict` does: SavedModel within 1e-4, TFLite within 1e-2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_trainer import run, run_json
+from tests.trainer_data import face, make_tree
+
+# what a user of the export writes, with TensorFlow only: the SavedModel reads encoded bytes;
+# the .tflite wants the preprocessing happysad.json describes, done by the caller
+SAVEDMODEL = """
+import json, sys
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+serve = model.signatures["serving_default"]
+images = tf.constant([open(p, "rb").read() for p in sys.argv[2:]])
+print(json.dumps(serve(images=images)["probabilities"].numpy().tolist()))
+"""
+TFLITE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+folder = sys.argv[1]
+described = json.load(open(folder + "/happysad.json"))
+size, channels = described["image_size"], 1 if described["color_mode"] == "grayscale" else 3
+interpreter = tf.lite.Interpreter(model_path=folder + "/model.tflite")
+interpreter.allocate_tensors()
+given, answer = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+def score(x):
+    interpreter.set_tensor(given, x[None].astype(np.float32))
+    interpreter.invoke()
+    return interpreter.get_tensor(answer)[0]
+out = []
+for path in sys.argv[2:]:
+    image = tf.io.decode_image(open(path, "rb").read(), channels=channels, expand_animations=False)
+    x = (tf.image.resize(image, (size, size)) / 255.0).numpy()
+    s = score(x)
+    if "mirror" in described["preprocessing"]:
+        s = (s + score(x[:, ::-1])) / 2
+    out.append(s.tolist())
+print(json.dumps(out))
+"""
+
+
+def _fresh(script: str, folder: Path, images: list[Path]) -> np.ndarray:
+    done = subprocess.run([sys.executable, "-c", script, str(folder), *map(str, images)],
+                          capture_output=True, text=True, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3",
+                          "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return np.array(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def whole_frame_run(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("export")
+    data = make_tree(base / "d", per_label=12)
+    run_json(
+        "train", str(data), "--out", str(base / "r"), "--arch", "seed", "--epochs", "2", "--image-size", "32"
+    )
+    return base / "r"
+
+
+@pytest.mark.parametrize("which", ["prior", "whole-frame run"])
+def test_exports_score_as_predict_does_in_a_fresh_process(which, whole_frame_run, tmp_path):
+    images = []
+    for n, mood in enumerate(["happy", "sad"] * 3):
+        images.append(tmp_path / f"{mood}{n}.{'png' if n % 2 else 'jpg'}")
+        face(500 + n, mood, 64 if which == "prior" else 48).save(images[-1])
+    source = "prior" if which == "prior" else str(whole_frame_run)
+    predicted = run_json("predict", source, *map(str, images), "--no-faces")
+    labels = list(predicted[0]["scores"])
+    want = np.array([[p["scores"][label] for label in labels] for p in predicted])
+
+    saved = run_json("export", source, "--out", str(tmp_path / "sm"), "--format", "savedmodel")
+    assert "happysad.json" in saved["files"] and "saved_model.pb" in saved["files"]
+    assert np.abs(_fresh(SAVEDMODEL, tmp_path / "sm", images) - want).max() < 1e-4
+
+    run_json("export", source, "--out", str(tmp_path / "tfl"), "--format", "tflite")
+    got = _fresh(TFLITE, tmp_path / "tfl", images)
+    assert np.abs(got[:, -1] - want[:, -1]).max() < 1e-2  # the sigmoid: P(the second label)
+    described = json.loads((tmp_path / "tfl" / "happysad.json").read_text())
+    assert described["labels"] == labels and ("faces" in described) == (which == "prior")
+
+
+def test_export_of_something_that_is_not_a_run_is_one_line(tmp_path):
+    result = run("export", str(tmp_path), "--out", str(tmp_path / "x"))
+    assert result.returncode == 1 and result.stderr.strip().startswith("export: error:")
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()

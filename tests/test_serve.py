@@ -1,0 +1,176 @@
+"""`serve`, started as a user starts it, called over loopback with aiohttp's client and its page
+driven in real Chromium: answers as `predict` gives them, errors as JSON with their status,
+concurrent requests scored together."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import _free_port
+from tests.faces_data import scene
+from tests.fixture_site import bomb_png
+from tests.test_trainer import run_json
+from tests.trainer_data import face, make_tree
+
+# a mixed-precision (bfloat16) run's outputs move in the fourth digit with the batch a picture
+# is scored in (predict scores 64 at a time, serve as many as arrive together)
+CLOSE = 5e-3
+
+
+@contextmanager
+def serving(run: str, *options: str) -> Iterator[str]:
+    """`serve RUN` in its own process on a free loopback port; yields its URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from trainer.cli import serve_main; serve_main()", run, "--port", str(port),
+         "--json", *options],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = json.loads(process.stdout.readline()) if process.stdout else {}
+        assert started.get("url") == url, process.stderr.read() if process.stderr else ""
+        for _ in range(240):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+
+
+def _jpeg(img) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def whole_frame(tmp_path_factory) -> tuple[Path, list[Path]]:
+    base = tmp_path_factory.mktemp("serve")
+    data = make_tree(base / "d", per_label=12)
+    run_json(
+        "train", str(data), "--out", str(base / "r"), "--arch", "seed", "--epochs", "2", "--image-size", "32"
+    )
+    images = []
+    for n in range(12):
+        images.append(base / f"new{n}.jpg")
+        images[-1].write_bytes(_jpeg(face(700 + n, ("happy", "sad")[n % 2])))
+    return base / "r", images
+
+
+async def _post(session: aiohttp.ClientSession, url: str, **kwargs) -> tuple[int, object, dict]:
+    async with session.post(f"{url}/predict", **kwargs) as response:
+        return response.status, await response.json(), dict(response.headers)
+
+
+def test_answers_are_predicts_alone_in_a_form_and_under_load(whole_frame):
+    run, images = whole_frame
+    expected = {Path(p["path"]).name: p for p in run_json("predict", str(run), *map(str, images))}
+
+    async def calls(url: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            status, one, _ = await _post(session, url, data=images[0].read_bytes())
+            assert status == 200 and one["label"] == expected[images[0].name]["label"]
+            assert abs(one["probability"] - expected[images[0].name]["probability"]) < CLOSE
+            form = aiohttp.FormData()
+            for path in images[:3]:
+                form.add_field("image", path.read_bytes(), filename=path.name, content_type="image/jpeg")
+            status, listed, _ = await _post(session, url, data=form)
+            assert status == 200 and [a["path"] for a in listed] == [p.name for p in images[:3]]
+            async with session.get(f"{url}/healthz") as response:
+                before = (await response.json())["model_calls"]
+            many = [images[n % len(images)] for n in range(48)]
+            answers = await asyncio.gather(*(_post(session, url, data=p.read_bytes()) for p in many))
+            for path, (status, answer, _) in zip(many, answers, strict=True):
+                assert status == 200 and answer["label"] == expected[path.name]["label"]
+                assert abs(answer["probability"] - expected[path.name]["probability"]) < CLOSE
+            async with session.get(f"{url}/healthz") as response:
+                calls = (await response.json())["model_calls"] - before
+            assert calls < len(many)  # concurrent requests shared model calls
+
+    with serving(str(run)) as url:
+        asyncio.run(calls(url))
+
+
+def test_bad_requests_get_json_errors_with_their_status(whole_frame):
+    run, images = whole_frame
+
+    async def calls(url: str) -> list[tuple[int, object, dict]]:
+        async with aiohttp.ClientSession() as session:
+            form = aiohttp.FormData()
+            form.add_field("photo", images[0].read_bytes(), filename="x.jpg")
+            many = aiohttp.FormData()
+            for path in images[:3]:
+                many.add_field("image", path.read_bytes(), filename=path.name)
+            return [
+                await _post(session, url, data=b"<!doctype html><html>403</html>"),
+                await _post(session, url, data=b""),
+                await _post(session, url, data=form),
+                await _post(session, url, data=b"\xff\xd8\xff" + b"\0" * 60_000),  # over --max-bytes
+                await _post(session, url, data=bomb_png()),
+                await _post(session, url, data=many),  # three images, room for two
+            ]
+
+    with serving(str(run), "--max-bytes", "50000", "--queue", "2") as url:
+        answers = asyncio.run(calls(url))
+    statuses = [status for status, _, _ in answers]
+    assert statuses == [415, 400, 400, 413, 413, 503]
+    assert all(set(body) == {"error"} for _, body, _ in answers)
+    assert answers[-1][2].get("Retry-After") == "1"
+
+
+def test_a_client_too_slow_to_send_is_cut_off(whole_frame):
+    run, _ = whole_frame
+    with (
+        serving(str(run), "--timeout", "1") as url,
+        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as raw,
+    ):
+        raw.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n\xff"
+        )
+        raw.settimeout(20)
+        answer = raw.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 408") and '"error"' in answer
+
+
+def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from collector.browser import LAUNCH_ARGS, locate
+
+    picture, _ = scene(4, "happy", 1, size=(480, 360))
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(_jpeg(picture))
+    executable = locate()  # before Playwright starts: it asks Playwright too
+    with serving("prior") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            assert "happysad" in page.title()
+            page.set_input_files("#files", str(photo))
+            page.wait_for_selector(".result.drawn", timeout=60_000)
+            result = page.locator(".result")
+            assert result.get_attribute("data-label") in ("happy", "sad")
+            assert int(result.get_attribute("data-faces") or 0) >= 1  # its box drawn on the photo
+            assert page.locator(".result .bar").count() == 2  # a probability bar per label
+            page.screenshot(path=str(tmp_path / "page.png"))
+        finally:
+            browser.close()

@@ -1,0 +1,305 @@
+"""`serve`: a run's model over HTTP, built for load.
+
+POST /predict takes one image (the raw body, or a multipart field `image`) and answers what
+`predict --json` answers for one picture; several `image` fields get a list. GET /healthz says
+which run is served; GET / is a page where photos are dropped and read.
+
+Requests are decoded (and their faces found) in worker threads, off the event loop; the
+model's inputs from concurrent requests are scored together, a batch at a time (`Batcher`):
+one model call for many requests, not one each. At most `--queue` images are in the house at
+once (`Server.admitted`); a request beyond that is answered 503 with Retry-After at once
+instead of waiting without limit. Bad input gets a JSON error:
+415 not an image, 413 too large (bytes or pixels), 400 nothing sent, 408 a client too slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from aiohttp import web
+
+from common.images import MAX_PIXELS, UPRIGHT_TURNS, ImageRejected, decode_image, orientation, upright
+from curation.scan import NOT_IMAGE
+from trainer import data
+from trainer.predict import Prediction, decide
+from trainer.run import Run
+from trainer.serve_page import PAGE
+
+MAX_BYTES = 20 * 2**20  # --max-bytes: one upload
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_bytes: int = MAX_BYTES
+    max_batch: int = 32  # inputs scored in one model call
+    max_wait: float = 0.005  # seconds the first input of a batch waits for company
+    queue: int = 256  # images in the house at most (decoding, waiting, scored); beyond, 503
+    readers: int = os.cpu_count() or 2  # pictures decoded and searched for faces at once: one a core
+    # the longest a picture waits for a reader; beyond, 503 (a face run on 2 cores reads about 4
+    # pictures a second: 32 clients at once would otherwise wait 8 s each)
+    max_wait_s: float = 1.0
+    read_timeout: float = 30.0  # seconds a client may take to send its request
+
+
+class Busy(Exception):
+    """No room for a request's images, or no reader for them in time: answered 503, Retry-After."""
+
+
+class Rejected(Exception):
+    """An upload that cannot be read: its HTTP status and a short reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Batcher:
+    """Inputs from concurrent requests scored together: the first waits up to `max_wait` for
+    others, then up to `max_batch` go to the model in one call (in a thread)."""
+
+    def __init__(self, score: Callable[[np.ndarray], np.ndarray], settings: Settings) -> None:
+        self._score = score
+        self._settings = settings
+        # unbounded here: Server.admitted bounds the images in the house, decoding and waiting alike
+        self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future]] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+        self.calls = 0  # model calls made, for /healthz and the benchmark
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def score(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for item in inputs:
+            future = loop.create_future()
+            self._queue.put_nowait((item, future))
+            futures.append(future)
+        return list(await asyncio.gather(*futures))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            until = loop.time() + self._settings.max_wait
+            while len(batch) < self._settings.max_batch:
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), max(0.0, until - loop.time())))
+                except TimeoutError:
+                    break
+            try:
+                scores = await asyncio.to_thread(self._score, np.stack([item for item, _ in batch]))
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.calls += 1
+            for (_, future), score in zip(batch, scores, strict=True):
+                if not future.done():
+                    future.set_result(score)
+
+
+def model_scores(run: Run, model) -> Callable[[np.ndarray], np.ndarray]:
+    """A batch of inputs → model outputs, mirror-averaged as `predict` scores them."""
+    import tensorflow as tf
+
+    flip = bool(run.config.get("flip_tta"))
+
+    def score(batch: np.ndarray) -> np.ndarray:
+        if flip:  # the images and their mirror images in one call: one pass over the weights
+            both = model(tf.concat([batch, tf.image.flip_left_right(batch)], 0), training=False).numpy()
+            out = (both[: len(batch)] + both[len(batch) :]) / 2
+        else:
+            out = model(batch, training=False).numpy()
+        return out.ravel() if out.shape[-1] == 1 else out
+
+    return score
+
+
+class Server:
+    """The run, its model behind a Batcher, and the faces reader for face runs."""
+
+    def __init__(self, run: Run, settings: Settings, faces: bool) -> None:
+        self.run = run
+        self.settings = settings
+        self.faces = faces
+        self.batcher = Batcher(model_scores(run, run.load_model()), settings)
+        self.in_house = 0  # images admitted and not yet answered
+        # pictures decoded (and searched for faces) at once: the cores' worth; the model's
+        # inputs from all of them are still scored together
+        self._readers = asyncio.Semaphore(settings.readers)
+        if faces:
+            from faces.detectors import from_setting
+            from trainer.faces import settings as face_settings
+
+            self.how = face_settings(run)
+            self.detector = from_setting(self.how["detector"])
+
+    def _inputs(self, raw: bytes) -> tuple[list[np.ndarray], list]:
+        """The model's inputs for one upload (one per face on face runs) and the faces; in a thread."""
+        try:
+            info, img = decode_image(raw, max_pixels=MAX_PIXELS)
+            if info.format not in data.TF_FORMATS:
+                raise Rejected(415, f"{info.format} is not read by the model")
+            data.verdict(raw)
+        except ImageRejected as exc:
+            status = 413 if exc.reason == "decompression bomb" else 415
+            raise Rejected(status, str(exc) if exc.reason not in NOT_IMAGE else exc.reason) from None
+        if not self.faces:
+            turns, mirror = UPRIGHT_TURNS[orientation(img)]
+            size = self.run.config["image_size"]
+            return [data.model_input(raw, self.run.channels, size, turns, mirror).numpy()], []
+        from faces import crops
+        from faces.images import for_detection
+        from trainer.faces import crop_tensor
+
+        picture = upright(img).convert("RGB")
+        found = [f for f in self.detector.detect(for_detection(picture))
+                 if crops.big_enough(f, *picture.size, self.how["min_face"])]  # fmt: skip
+        inputs = [crop_tensor(self.run, crops.crop(picture, f, self.how["margin"])).numpy() for f in found]
+        return inputs, found
+
+    @contextmanager
+    def admitted(self, images: int) -> Iterator[None]:
+        """Room for `images` more, or Busy: at most `settings.queue` images in the house
+        (reading, waiting or scored), so a flood is answered 503 at once."""
+        if self.in_house + images > self.settings.queue:
+            raise Busy
+        self.in_house += images
+        try:
+            yield
+        finally:
+            self.in_house -= images
+
+    async def read(self, name: str, raw: bytes) -> Prediction:
+        from trainer.faces import NO_FACE, aggregate
+
+        try:  # a reader's turn, waited for no longer than --max-wait: else 503, not a long queue
+            await asyncio.wait_for(self._readers.acquire(), self.settings.max_wait_s)
+        except TimeoutError:
+            raise Busy from None
+        try:
+            inputs, found = await asyncio.to_thread(self._inputs, raw)
+        finally:
+            self._readers.release()
+        prediction = Prediction(name, None, None, None, None, [] if self.faces else None)
+        if not inputs:
+            prediction.error = NO_FACE
+            return prediction
+        scores = await self.batcher.score(inputs)
+        if self.faces:
+            aggregate(self.run, prediction, list(zip(found, scores, strict=True)))
+        else:
+            label, per_label = decide(self.run, scores[0])
+            prediction.label, prediction.probability, prediction.scores = label, per_label[label], per_label
+        return prediction
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+async def _uploads(request: web.Request, settings: Settings) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each uploaded image: the body, or a form's `image` fields."""
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        found = []
+        while (part := await reader.next()) is not None:
+            if getattr(part, "name", None) != "image":
+                continue
+            body = await part.read(decode=False)
+            if len(body) > settings.max_bytes:
+                raise Rejected(413, f"over {settings.max_bytes} bytes")
+            found.append((part.filename or "image", bytes(body)))
+        if not found:
+            raise Rejected(400, "no `image` field in the form")
+        return found
+    body = await request.read()
+    if len(body) > settings.max_bytes:
+        raise Rejected(413, f"over {settings.max_bytes} bytes")
+    if not body:
+        raise Rejected(400, "an empty body: send the image's bytes, or a form with an `image` field")
+    return [("image", body)]
+
+
+def app(server: Server) -> web.Application:
+    settings = server.settings
+
+    async def predict(request: web.Request) -> web.StreamResponse:
+        try:
+            uploads = await asyncio.wait_for(_uploads(request, settings), settings.read_timeout)
+        except Rejected as exc:
+            return _error(exc.status, exc.reason)
+        except TimeoutError:
+            return _error(408, f"the request took over {settings.read_timeout:.0f} s to arrive")
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, f"over {settings.max_bytes} bytes")
+        try:
+            with server.admitted(len(uploads)):
+                reads = (server.read(name, raw) for name, raw in uploads)
+                answers = await asyncio.gather(*reads, return_exceptions=True)
+            if any(isinstance(answer, Busy) for answer in answers):
+                raise Busy
+        except Busy:
+            return _error(503, "busy: too many images waiting; retry shortly", **{"Retry-After": "1"})
+        for answer in answers:
+            if isinstance(answer, BaseException) and not isinstance(answer, Rejected):
+                raise answer
+        if len(answers) == 1:  # one picture: its answer, or its error with its status
+            (answer,) = answers
+            if isinstance(answer, Rejected):
+                return _error(answer.status, answer.reason)
+            return web.json_response(asdict(answer))
+        return web.json_response(
+            [  # several: each its answer, or a note as `predict` gives one
+                asdict(Prediction(name, None, None, None, a.reason, None) if isinstance(a, Rejected) else a)
+                for (name, _), a in zip(uploads, answers, strict=True)
+            ]
+        )
+
+    async def healthz(request: web.Request) -> web.Response:
+        run = server.run
+        health = {"ok": True, "run": str(run.path), "labels": run.labels, "faces": server.faces}
+        return web.json_response(health | {"model_calls": server.batcher.calls})
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html")
+
+    @web.middleware
+    async def no_tracebacks(request: web.Request, handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status == 413:
+                return _error(413, f"over {settings.max_bytes} bytes")
+            return _error(exc.status, exc.reason)
+        except Exception as exc:  # a bug: one line on stderr, a JSON 500 to the client
+            print(f"serve: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return _error(500, "internal error")
+
+    application = web.Application(client_max_size=settings.max_bytes + 2**16, middlewares=[no_tracebacks])
+    application.router.add_post("/predict", predict)
+    application.router.add_get("/healthz", healthz)
+    application.router.add_get("/", page)
+
+    async def start(_: web.Application) -> None:
+        server.batcher.start()
+
+    async def stop(_: web.Application) -> None:
+        await server.batcher.stop()
+
+    application.on_startup.append(start)
+    application.on_cleanup.append(stop)
+    return application
