@@ -66,38 +66,3 @@ def test_a_redirect_to_a_non_public_address_is_refused_at_that_hop(monkeypatch):
         return "fetched"
 
     assert asyncio.run(fetch()) == "loopback address refused"
-
-
-def test_a_robots_txt_redirect_to_a_non_public_address_is_never_followed(monkeypatch):
-    """robots.txt is fetched under the same guard as images: a public host (127.0.0.1 here)
-    whose robots.txt redirects to an internal one (a server of ours on 127.0.0.2) gets no
-    request sent there; its rules are then unknown, so its images are not fetched."""
-    real = addresses.kind_of
-    monkeypatch.setattr(addresses, "kind_of", lambda a: None if a == "127.0.0.1" else real(a))
-    internal_hits: list[str] = []
-
-    async def internal(request: web.Request) -> web.Response:
-        internal_hits.append(request.path)
-        return web.Response(text="User-agent: *\nAllow: /\n")
-
-    async def fetch() -> str:
-        async with loopback_app({"/robots.txt": internal}, host="127.0.0.2") as inside:
-
-            async def robots(request: web.Request) -> web.Response:
-                raise web.HTTPFound(f"{inside}/robots.txt")
-
-            async def image(request: web.Request) -> web.Response:
-                return web.Response(body=b"\xff\xd8\xff", content_type="image/jpeg")
-
-            async with (
-                loopback_app({"/robots.txt": robots, "/a.jpg": image}) as base,
-                Downloader(DownloadSettings(retries=0)) as downloader,
-            ):
-                try:
-                    await downloader.fetch(f"{base}/a.jpg")
-                except FetchRefused as exc:
-                    return exc.reason
-        return "fetched"
-
-    assert asyncio.run(fetch()) == "disallowed by robots.txt"
-    assert internal_hits == []

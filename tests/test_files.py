@@ -71,18 +71,6 @@ def test_sigkill_at_any_moment_leaves_old_or_new_never_a_mix(tmp_path: Path, sta
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
 
 
-def test_a_second_build_of_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path):
-    from common.errors import WorkspaceError
-
-    target = _old_export(tmp_path)
-    with fresh_folder(target) as building:
-        (building / "first.jpg").write_text("first")
-        with pytest.raises(WorkspaceError, match="being written by another command"), fresh_folder(target):
-            pass
-        assert (building / "first.jpg").exists()  # the refused one removed nothing of it
-    assert _listing(target) == {"first.jpg": "first"}
-
-
 def test_write_atomic_replaces_whole_and_leaves_no_staging(tmp_path: Path):
     target = tmp_path / "sub" / "config.json"
     write_atomic(target, "one")

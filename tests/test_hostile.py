@@ -1,10 +1,15 @@
 """A corpus of hostile and odd inputs through the whole loop: collect → scan → dedupe → export →
 train → predict → review --predictions. No command may print a traceback; where one cannot go
 on it says so in one line with exit 1; every odd file is flagged with a reason; nothing leaves
-raw/ or the manifest."""
+raw/ or the manifest. Then each hostile case the audits found, a test each: files only
+TensorFlow refuses, endless or huge files, crafted runs, another database, a full disk,
+redirects inward, slow and absurd requests, two commands at once, a kill mid-write."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import csv
 import hashlib
 import io
 import json
@@ -18,9 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from aiohttp import web
 from PIL import Image
 
-from tests.conftest import LiveSite, run_cli, run_collect
+from collector import addresses
+from collector.downloader import Downloader, DownloadSettings, FetchRefused
+from tests.conftest import LiveSite, curate_json, loopback_app, run_cli, run_collect
 from tests.curation_data import make_tree
 from tests.test_trainer import run as run_trainer
 from tests.trainer_data import undecodable
@@ -62,6 +70,13 @@ def _raw(data: Path) -> dict[str, str]:
 def _manifest(data: Path) -> list[tuple]:
     with sqlite3.connect(data / "collection.sqlite") as db:
         return db.execute("SELECT url, status, reason, path, sha256 FROM candidates ORDER BY id").fetchall()
+
+
+def _one_line(result) -> str:
+    """The one line a refused command says, exit 1, no traceback."""
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    (line,) = result.stderr.strip().splitlines()
+    return line
 
 
 def _clean(result, *, code: int = 0) -> str:
@@ -264,3 +279,141 @@ def test_a_run_file_naming_a_fifo_is_not_read(tmp_path: Path):
     (tmp_path / "real.jpg").write_bytes(b"bytes")
     assert _sha256(tmp_path / "pipe.jpg") is None
     assert _sha256(tmp_path / "real.jpg") == hashlib.sha256(b"bytes").hexdigest()
+
+
+def test_a_database_service_of_another_directory_is_refused(tmp_path, fiftyone_env):
+    """FiftyOne attaches to the mongod already running (the tests' own, for fiftyone_env's
+    directory) whatever FIFTYONE_DATABASE_DIR says: a command configured for another directory
+    stops before writing, naming both."""
+    other = tmp_path / "other-db"
+    (tmp_path / "ws").mkdir()
+    env = {**fiftyone_env, "FIFTYONE_DATABASE_DIR": str(other)}
+    result = run_cli("curate", "review", "--no-app", "--json", data=tmp_path / "ws", env=env)
+    assert result.returncode == 1 and result.stdout == "", result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert fiftyone_env["FIFTYONE_DATABASE_DIR"] in line and str(other) in line
+    assert line.startswith("curate: error: FiftyOne reached a database service that keeps its data in")
+
+
+def test_two_reviews_at_once_both_succeed_with_json_alone_on_stdout(tmp_path, fiftyone_env):
+    import json
+    import subprocess
+    import sys
+
+    processes = []
+    for n in range(2):
+        make_tree(tmp_path / f"tree{n}")
+        curate_json("import", str(tmp_path / f"tree{n}"), data=tmp_path / f"ws{n}")
+        command = "from curation.cli import main; main()"
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(tmp_path / f"ws{n}")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **fiftyone_env},
+        ))  # fmt: skip
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-2000:]
+        assert json.loads(stdout)["added"] > 0  # one JSON value, nothing else
+
+
+def test_a_robots_txt_redirect_to_a_non_public_address_is_never_followed(monkeypatch):
+    """robots.txt is fetched under the same guard as images: a public host (127.0.0.1 here)
+    whose robots.txt redirects to an internal one (a server of ours on 127.0.0.2) gets no
+    request sent there; its rules are then unknown, so its images are not fetched."""
+    real = addresses.kind_of
+    monkeypatch.setattr(addresses, "kind_of", lambda a: None if a == "127.0.0.1" else real(a))
+    internal_hits: list[str] = []
+
+    async def internal(request: web.Request) -> web.Response:
+        internal_hits.append(request.path)
+        return web.Response(text="User-agent: *\nAllow: /\n")
+
+    async def fetch() -> str:
+        async with loopback_app({"/robots.txt": internal}, host="127.0.0.2") as inside:
+
+            async def robots(request: web.Request) -> web.Response:
+                raise web.HTTPFound(f"{inside}/robots.txt")
+
+            async def image(request: web.Request) -> web.Response:
+                return web.Response(body=b"\xff\xd8\xff", content_type="image/jpeg")
+
+            async with (
+                loopback_app({"/robots.txt": robots, "/a.jpg": image}) as base,
+                Downloader(DownloadSettings(retries=0)) as downloader,
+            ):
+                try:
+                    await downloader.fetch(f"{base}/a.jpg")
+                except FetchRefused as exc:
+                    return exc.reason
+        return "fetched"
+
+    assert asyncio.run(fetch()) == "disallowed by robots.txt"
+    assert internal_hits == []
+
+
+def test_predictions_a_killed_review_left_half_written_are_cleared_by_the_next(tmp_path, fiftyone_env):
+    """`review --predictions` marks the dataset while it writes its fields; killed there (the
+    fields would hold two runs' predictions), the next review clears them whole."""
+    from curation.assist import FROM, PREDICTION, WRITING
+
+    os.environ.update(fiftyone_env)
+    from curation.database import fiftyone
+
+    fo = fiftyone()
+    make_tree(tmp_path / "tree")
+    data = tmp_path / "ws"
+    curate_json("import", str(tmp_path / "tree"), data=data)
+    dataset = fo.load_dataset(curate_json("review", "--no-app", data=data, env=fiftyone_env)["dataset"])
+    ids = dataset.values("id")
+    half = {sid: fo.Classification(label="happy", confidence=0.9) for sid in ids[: len(ids) // 2]}
+    dataset.set_values(PREDICTION, half, key_field="id")
+    dataset.info |= {WRITING: "/runs/new", FROM: "/runs/old"}
+    dataset.save()
+    curate_json("review", "--no-app", data=data, env=fiftyone_env)
+    dataset.reload()
+    assert WRITING not in dataset.info and FROM not in dataset.info
+    assert set(dataset.values(PREDICTION)) == {None}
+
+
+def test_a_second_build_of_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path):
+    from common.errors import WorkspaceError
+    from common.files import fresh_folder
+
+    target = tmp_path / "curated"
+    with fresh_folder(target) as building:
+        (building / "first.jpg").write_text("first")
+        with pytest.raises(WorkspaceError, match="being written by another command"), fresh_folder(target):
+            pass
+        assert (building / "first.jpg").exists()  # the refused one removed nothing of it
+    assert [p.name for p in target.iterdir()] == ["first.jpg"]
+
+
+@pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
+def test_a_full_disk_says_so_and_an_empty_export_never_replaces_the_last(tmp_path: Path):
+    """On a full disk the workspace database's error reads as one (its advice is not "move it
+    aside"); and when the database is moved aside anyway, export refuses to replace the earlier
+    export with nothing unless --allow-empty."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)]).returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root?)")
+    try:
+        data = small / "ws"
+        make_tree(tmp_path / "tree")
+        for step in (("import", str(tmp_path / "tree")), ("scan",), ("dedupe",)):
+            curate_json(*step, data=data)
+        exported = curate_json("export", data=data)["exported"]
+        with (small / "filler").open("wb") as filler, contextlib.suppress(OSError):  # the disk fills up
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        line = _one_line(run_cli("curate", "dedupe", "--threshold", "3", data=data))
+        assert "No space left on device" in line and "damaged" not in line, line
+        (small / "filler").unlink()
+        (data / "curation.sqlite").rename(small / "aside.sqlite")  # what the old advice said
+        line = _one_line(run_cli("curate", "export", data=data))
+        assert line.startswith("curate: error: nothing to export") and "--allow-empty" in line, line
+        with (data / "curated" / "manifest.csv").open() as handle:
+            assert len(list(csv.DictReader(handle))) == exported  # the earlier export, whole
+        assert curate_json("export", "--allow-empty", data=data)["exported"] == 0
+    finally:
+        subprocess.run(["umount", str(small)])

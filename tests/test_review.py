@@ -112,57 +112,6 @@ def test_unreachable_database_is_one_line(tmp_path, fiftyone_env):
     assert "FIFTYONE_DATABASE_URI" in line
 
 
-def test_a_database_service_of_another_directory_is_refused(tmp_path, fiftyone_env):
-    """FiftyOne attaches to the mongod already running (the tests' own, for fiftyone_env's
-    directory) whatever FIFTYONE_DATABASE_DIR says: a command configured for another directory
-    stops before writing, naming both."""
-    other = tmp_path / "other-db"
-    (tmp_path / "ws").mkdir()
-    env = {**fiftyone_env, "FIFTYONE_DATABASE_DIR": str(other)}
-    result = run_cli("curate", "review", "--no-app", "--json", data=tmp_path / "ws", env=env)
-    assert result.returncode == 1 and result.stdout == "", result.stderr[-2000:]
-    (line,) = result.stderr.strip().splitlines()
-    assert fiftyone_env["FIFTYONE_DATABASE_DIR"] in line and str(other) in line
-    assert line.startswith("curate: error: FiftyOne reached a database service that keeps its data in")
-
-
-def test_two_reviews_at_once_both_succeed_with_json_alone_on_stdout(tmp_path, fiftyone_env):
-    import json
-    import subprocess
-    import sys
-
-    processes = []
-    for n in range(2):
-        make_tree(tmp_path / f"tree{n}")
-        curate_json("import", str(tmp_path / f"tree{n}"), data=tmp_path / f"ws{n}")
-        command = "from curation.cli import main; main()"
-        processes.append(subprocess.Popen(
-            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(tmp_path / f"ws{n}")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **fiftyone_env},
-        ))  # fmt: skip
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr[-2000:]
-        assert json.loads(stdout)["added"] > 0  # one JSON value, nothing else
-
-
-def test_predictions_a_killed_review_left_half_written_are_cleared_by_the_next(reviewed, fiftyone_env, fo):
-    """`review --predictions` marks the dataset while it writes its fields; killed there (the
-    fields would hold two runs' predictions), the next review clears them whole."""
-    from curation.assist import FROM, PREDICTION, WRITING
-
-    _, data, _, dataset = reviewed
-    ids = dataset.values("id")
-    half = {sid: fo.Classification(label="happy", confidence=0.9) for sid in ids[: len(ids) // 2]}
-    dataset.set_values(PREDICTION, half, key_field="id")
-    dataset.info |= {WRITING: "/runs/new", FROM: "/runs/old"}
-    dataset.save()
-    curate_json("review", "--no-app", data=data, env=fiftyone_env)
-    dataset.reload()
-    assert WRITING not in dataset.info and FROM not in dataset.info
-    assert set(dataset.values(PREDICTION)) == {None}
-
-
 def test_predictions_from_something_that_is_not_a_run_is_one_line(reviewed, fiftyone_env, tmp_path):
     _, data, _, _ = reviewed
     result = run_cli(
