@@ -147,14 +147,20 @@ def verdict(raw: bytes) -> None:
         raise ImageRejected("undecodable by TensorFlow", detail) from None
 
 
+def readable(raw: bytes):
+    """(info, picture) of bytes the trainer's decoder reads; ImageRejected (why not) otherwise.
+    The one check before a model sees an image: training, `predict` and `serve` alike."""
+    info, img = decode_image(raw)
+    if info.format not in TF_FORMATS:
+        raise ImageRejected(f"{info.format} ({info.mode}) not readable by TensorFlow")
+    verdict(raw)
+    return info, img
+
+
 def check(item: Item) -> Item | str:
     """The item with its EXIF orientation when the trainer's decoder reads it, else why not."""
     try:
-        raw = read_image_file(item.path)
-        info, img = decode_image(raw)
-        if info.format not in TF_FORMATS:
-            return f"{info.format} ({info.mode}) not readable by TensorFlow"
-        verdict(raw)
+        _, img = readable(read_image_file(item.path))
         turn = orientation(img)
     except ImageRejected as exc:
         return exc.reason

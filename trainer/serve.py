@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from aiohttp import web
 
-from common.images import MAX_PIXELS, UPRIGHT_TURNS, ImageRejected, decode_image, orientation, upright
+from common.images import UPRIGHT_TURNS, ImageRejected, orientation, upright
 from curation.scan import NOT_IMAGE
 from trainer import data
 from trainer.predict import Prediction, decide
@@ -151,10 +151,7 @@ class Server:
     def _inputs(self, raw: bytes) -> tuple[list[np.ndarray], list]:
         """The model's inputs for one upload (one per face on face runs) and the faces; in a thread."""
         try:
-            info, img = decode_image(raw, max_pixels=MAX_PIXELS)
-            if info.format not in data.TF_FORMATS:
-                raise Rejected(415, f"{info.format} is not read by the model")
-            data.verdict(raw)
+            _, img = data.readable(raw)
         except ImageRejected as exc:
             status = 413 if exc.reason == "decompression bomb" else 415
             raise Rejected(status, str(exc) if exc.reason not in NOT_IMAGE else exc.reason) from None
