@@ -43,8 +43,10 @@ def _source(cfg: TrainConfig, faces: dict | None) -> Run | None:
     """The run to start from: --init, else the prior for face crops trained at its own shape."""
     if cfg.init is not None:
         return None if str(cfg.init) == NO_INIT else open_run(cfg.init)
-    if faces and cfg.image_size is None and cfg.color_mode is None and cfg.arch in (None, models.DEFAULT):
-        return open_run(PRIOR_DIR)
+    if faces and cfg.image_size is None and cfg.color_mode is None:
+        prior = open_run(PRIOR_DIR)
+        if cfg.arch in (None, prior.config["arch"]):
+            return prior
     return None
 
 
