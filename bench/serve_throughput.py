@@ -76,7 +76,7 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
 
     from common.images import decode_image, upright
     from faces import crops
-    from faces.detectors import from_setting
+    from faces.detectors import MTCNNDetector, from_setting
     from faces.images import for_detection
     from trainer import data
     from trainer.faces import crop_tensor, reads_faces, settings
@@ -87,8 +87,25 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
     model = run.load_model()
     on_faces = reads_faces(run, None, [])
     how = settings(run) if on_faces else None
-    detector = from_setting(how["detector"]) if how else None
     lock = threading.Lock()  # tutorials share one model; Keras' predict is not re-entrant
+
+    class SharedMTCNN(MTCNNDetector):
+        """One MTCNN for every request's thread, called as the package calls it (eagerly):
+        happysad's detector builds and traces one a thread, a cost a thread per request would
+        pay on every request."""
+
+        def __init__(self, min_face: int) -> None:
+            from mtcnn import MTCNN
+
+            super().__init__(min_face)
+            self._shared = MTCNN(device="CPU:0")
+
+        def _model(self):
+            return self._shared
+
+    detector = from_setting(how["detector"]) if how else None
+    if isinstance(detector, MTCNNDetector):  # the tutorials build one detector and share it
+        detector = SharedMTCNN(detector.min_face)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args) -> None:

@@ -60,6 +60,28 @@ def test_detectors_find_the_drawn_faces_where_they_are_and_nothing_in_banners(sc
     assert matched / total >= 0.7, (name, matched, total)
 
 
+def test_mtcnn_traced_finds_the_boxes_the_package_finds_eagerly(scenes):
+    """The detector calls MTCNN's networks through traced graphs (for speed): same faces, same
+    boxes as the package's own eager calls, over pictures of several sizes (retracing)."""
+    import numpy as np
+    from mtcnn import MTCNN
+
+    from faces.detectors.mtcnn import traced
+    from faces.images import for_detection
+
+    root, truth = scenes
+    eager, graph = MTCNN(device="CPU:0"), traced(MTCNN(device="CPU:0"))
+    pictures = [for_detection(Image.open(root / name).convert("RGB")) for name in truth]
+    assert len({p.shape for p in pictures}) >= 2
+    faces = 0
+    for picture in pictures:
+        want, got = eager.detect_faces(picture), graph.detect_faces(picture)
+        assert [f["box"] for f in got] == [f["box"] for f in want]
+        assert np.allclose([f["confidence"] for f in got], [f["confidence"] for f in want], atol=1e-5)
+        faces += len(got)
+    assert faces >= len(pictures) // 2  # the scenes' faces were found, not two empty lists compared
+
+
 def test_a_crop_is_square_inside_the_picture_and_holds_the_face():
     face = Face(0.8, 0.1, 0.15, 0.5, 0.99)  # 30 x 50 px at (160, 10) in 200 x 100
     left, top, right, bottom = square_box(face, 200, 100, margin=0.2)

@@ -18,6 +18,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -43,8 +44,8 @@ class Settings:
     max_wait: float = 0.005  # seconds the first input of a batch waits for company
     queue: int = 256  # images in the house at most (decoding, waiting, scored); beyond, 503
     readers: int = os.cpu_count() or 2  # pictures decoded and searched for faces at once: one a core
-    # the longest a picture waits for a reader; beyond, 503 (a face run on 2 cores reads about 6
-    # pictures a second: 32 clients at once would otherwise wait about 6 s each)
+    # the longest a picture waits for a reader; beyond, 503 (a face run on 2 cores reads about 16
+    # pictures a second: 32 clients at once would otherwise wait about 2 s each)
     max_wait_s: float = 1.0
     read_timeout: float = 30.0  # seconds a client may take to send its request
 
@@ -151,6 +152,9 @@ class Server:
         # pictures decoded (and searched for faces) at once: the cores' worth; the model's
         # inputs from all of them are still scored together
         self._readers = asyncio.Semaphore(settings.readers)
+        # their own threads, as many as readers: a face detector is built (and traced) once a
+        # thread, so pictures are read by the same few threads, not the loop's default pool
+        self._reading = ThreadPoolExecutor(settings.readers, thread_name_prefix="serve-reader")
         if faces:
             from faces.detectors import from_setting
             from trainer.faces import settings as face_settings
@@ -179,6 +183,9 @@ class Server:
         inputs = [crop_tensor(self.run, crops.crop(picture, f, self.how["margin"])).numpy() for f in found]
         return inputs, found
 
+    def close(self) -> None:
+        self._reading.shutdown(wait=False, cancel_futures=True)
+
     @contextmanager
     def admitted(self, images: int) -> Iterator[None]:
         """Room for `images` more, or Busy: at most `settings.queue` images in the house
@@ -199,7 +206,7 @@ class Server:
         except TimeoutError:
             raise Busy from None
         try:
-            inputs, found = await asyncio.to_thread(self._inputs, raw)
+            inputs, found = await asyncio.get_running_loop().run_in_executor(self._reading, self._inputs, raw)
         finally:
             self._readers.release()
         prediction = Prediction(name, None, None, None, None, [] if self.faces else None)
@@ -307,6 +314,7 @@ def app(server: Server) -> web.Application:
 
     async def stop(_: web.Application) -> None:
         await server.batcher.stop()
+        server.close()
 
     application.on_startup.append(start)
     application.on_cleanup.append(stop)

@@ -9,8 +9,23 @@ import numpy as np
 from faces.detectors.base import MIN_DETECT, DetectorUnavailable, Face, relative
 
 
+def traced(model):
+    """`model` (an `mtcnn.MTCNN`) with its three networks called through traced graphs.
+
+    The package calls each Keras network eagerly, once per pyramid scale: on 16 scrape photos
+    (640 px) that cost 0.195 s a picture, two thirds of it outside the arithmetic; traced,
+    0.072 s, with the same boxes. `reduce_retracing`: after two sizes a network is traced once
+    for any size, so new pyramid levels and face counts do not trace again.
+    """
+    import tensorflow as tf
+
+    for stage in model._stages:  # mtcnn 1.0's stages (pinned in pyproject), each holding its network
+        stage._model = tf.function(stage._model, reduce_retracing=True)
+    return model
+
+
 class MTCNNDetector:
-    """Accurate on photos, finds faces down to `min_face` pixels; about 0.2 s a picture on 2 cores."""
+    """Accurate on photos, finds faces down to `min_face` pixels; about 0.07 s a 640 px picture."""
 
     name = "mtcnn"
 
@@ -26,7 +41,7 @@ class MTCNNDetector:
                 from mtcnn import MTCNN
             except ImportError as exc:
                 raise DetectorUnavailable("the mtcnn package is not installed (pip install mtcnn)") from exc
-            model = self._local.model = MTCNN(device="CPU:0")
+            model = self._local.model = traced(MTCNN(device="CPU:0"))
         return model
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
