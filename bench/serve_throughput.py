@@ -1,9 +1,10 @@
 """`serve` against the server the tutorials ship, side by side on loopback, same photos.
 
 The baseline is what happy-vs-sad tutorials end with: a threaded HTTP server whose handler
-decodes the upload and calls `model.predict` on it alone (for a face run: finds its faces,
-then one `model.predict` on their crops), here with happysad's own preprocessing so both
-answer the same. `serve` decodes in threads and scores concurrent requests together.
+decodes the upload and calls `model.predict` on it alone (for a face run: finds its faces with
+one MTCNN its threads share, then one `model.predict` on their crops), here with happysad's
+own preprocessing so both answer the same. `serve` decodes in threads and scores concurrent
+requests together.
 
 Photos: pictures of both scrapes, resized to 640 px on the long side (the scrapes' typical
 web size), cycled. For each run (a whole-frame run: the default architecture at 128 px RGB,
