@@ -30,10 +30,10 @@ SHARED = ROOT.parent / "shared" / "datasets" / "fer2013-happy-sad"
 # The whole schedule runs (patience = epochs) and the weights of the epoch with the lowest
 # validation loss are kept. Measured: that was epoch 27, and FER2013 validation accuracy 0.935
 # whether training stopped early (at 33) or ran all 45 epochs: the low-rate tail overfits.
-# Tried and not shipped, FER2013 validation accuracy / ROC-AUC: strong augmentation (rotation,
-# zoom, contrast) for 60 epochs, 0.934 / 0.982; every block a quarter wider (1.8M weights,
-# 7.5 MB, 2240 s), 0.935 / 0.979; the mean of those two models' and this one's scores,
-# 0.939 / 0.984. The recipe is not what holds it at 0.935.
+# Tried and not shipped (README, Benchmarks, "A stronger prior?"): strong augmentation, wider
+# blocks, distillation from three models' mean (0.940 on FER2013, but worse on both scrapes),
+# ensembles and shifted views. The recipe is not what holds it at 0.935; the data is (half of
+# the train split: 0.919, a quarter: 0.900).
 EPOCHS = 45
 
 CARD = """# happysad prior: happy vs sad from a face
