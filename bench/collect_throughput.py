@@ -38,6 +38,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine
 from collector.demo import pictures
 from collector.demo.server import Response, Site, serve
 from collector.downloader import DownloadSettings
@@ -215,7 +216,8 @@ def main() -> None:
         print(json.dumps({"urls": args.urls, "latency": args.latency, "results": results}))
         return
     table = Table(
-        title=f"{args.urls} URLs, {args.latency * 1000:.0f} ms latency, loopback, median of {args.repeat}"
+        caption=machine.line(),
+        title=f"{args.urls} URLs, {args.latency * 1000:.0f} ms latency, loopback, median of {args.repeat}",
     )
     for column in ("contender", "images", "seconds", "images/s", "happysad ×"):
         table.add_column(column, justify="left" if column == "contender" else "right")

@@ -37,6 +37,7 @@ from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine
 from bench.train_benchmark import SHARED, curate
 from common.tf_runtime import quiet_tensorflow
 from faces.batch import detect_files
@@ -190,7 +191,7 @@ def main() -> None:
         print(json.dumps({"rows": rows, "thresholds": thresholds}))
         return
     out = Console(width=200)
-    table = Table(title="cross-scrape: fine-tuned on one scrape's face crops, scored on the other's pictures "
+    table = Table(caption=machine.line(training=True), title="cross-scrape: fine-tuned on one scrape's face crops, scored on the other's pictures "
                   "(evaluate --faces)")  # fmt: skip
     for column in ("model", "seed → other bal. acc", "AUC", "other → seed bal. acc", "AUC", "mean bal. acc",
                    "vs prior", "coverage", "train s", "note"):  # fmt: skip

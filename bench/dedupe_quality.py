@@ -30,6 +30,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine
 from curation.grouping import THRESHOLD, Member, find_groups
 from curation.scan import scan_all
 from curation.search import near_pairs
@@ -164,7 +165,7 @@ def main() -> None:
             )
         console.print(quality)
 
-        speed = Table(title="speed (seconds; lower is better)")
+        speed = Table(title="speed (seconds; lower is better)", caption=machine.line())
         for column in ("input", "happysad", "imagededup", "imagededup ÷ happysad"):
             speed.add_column(column)
         files = Path(tmp) / "files"

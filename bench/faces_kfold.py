@@ -43,6 +43,7 @@ from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine
 from bench.train_benchmark import SHARED, curate
 from common import tables
 from common.tf_runtime import quiet_tensorflow
@@ -304,7 +305,7 @@ def main() -> None:
     console_out = Console(width=180)
     if "scrape" in out:
         facts = out["scrape_facts"]
-        table = Table(title=f"seed scrape, group {facts['folds']}-fold: {facts['with_a_face']} of {facts['pictures']} "
+        table = Table(caption=machine.line(training=True), title=f"seed scrape, group {facts['folds']}-fold: {facts['with_a_face']} of {facts['pictures']} "
                       "pictures have a face; each scored once by models that never saw it")  # fmt: skip
         for column in ("model", "n", "accuracy", "balanced acc", "ROC-AUC", "train s (all folds)", "note"):
             table.add_column(column)

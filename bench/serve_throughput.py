@@ -9,9 +9,10 @@ requests together.
 Photos: pictures of both scrapes, resized to 640 px on the long side (the scrapes' typical
 web size), cycled. For each run (a whole-frame run: the default architecture at 128 px RGB,
 trained for one epoch, since speed does not depend on accuracy; a face run: the shipped
-prior) and each concurrency (1, 8, 32): requests per second, p50 and p95 latency.
+prior) and each concurrency (1, 8, 16, 32): requests per second, p50 and p95 latency, and the
+share of requests turned away (503).
 
-    python bench/serve_throughput.py [--requests 96] [--face-requests 48] [--concurrency 1,8,32]
+    python bench/serve_throughput.py [--requests 96] [--face-requests 48] [--concurrency 1,8,16,32]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine
 from bench.train_benchmark import SHARED
 
 console = Console(stderr=True)
@@ -175,8 +177,14 @@ async def load(url: str, bodies: list[bytes], concurrency: int, total: int) -> d
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         seconds = time.perf_counter() - began
     ordered = sorted(latencies) or [float("nan")]
-    return {"rps": len(latencies) / seconds, "p50": statistics.median(ordered),
-            "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], "busy": busy, "failed": failed}  # fmt: skip
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        "requests": total,
+        "busy": busy,
+        "failed": failed,
+    }
 
 
 def serve_process(run_dir: str, port: int) -> subprocess.Popen:
@@ -198,7 +206,7 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=96, help="per level, whole-frame run")
     parser.add_argument("--face-requests", type=int, default=48, help="per level, face run")
-    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--concurrency", default="1,8,16,32")
     parser.add_argument("--runs", default="whole,face", help="which runs: whole (whole-frame), face")
     args = parser.parse_args()
     from common.tf_runtime import quiet_tensorflow
@@ -230,7 +238,8 @@ def main() -> None:
                         started.terminate()
                         started.wait()
     table = Table(
-        title="serve vs the tutorials' server (threaded, one model.predict a request), loopback, 640 px photos"
+        caption=machine.line(),
+        title="serve vs the tutorials' server (threaded, one model.predict a request), loopback, 640 px photos",
     )
     for column in (
         "run",
@@ -240,14 +249,15 @@ def main() -> None:
         "p50 s",
         "p95 s",
         "× baseline",
-        "503",
+        "turned away (503)",
         "failed",
     ):
         table.add_column(column)
     base = {(r["run"], r["c"]): r["rps"] for r in rows if r["server"] == "baseline"}
     for r in sorted(rows, key=lambda r: (r["run"], r["c"], r["server"])):
         table.add_row(r["run"], str(r["c"]), r["server"], f"{r['rps']:.1f}", f"{r['p50']:.3f}", f"{r['p95']:.3f}",
-                      f"{r['rps'] / base[(r['run'], r['c'])]:.1f}", str(r["busy"]), str(r["failed"]))  # fmt: skip
+                      f"{r['rps'] / base[(r['run'], r['c'])]:.1f}", f"{r['busy']} of {r['requests']}",
+                      str(r["failed"]))  # fmt: skip
     Console().print(table)
     print(json.dumps(rows))
 

@@ -24,6 +24,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import machine
 from trainer.config import TrainConfig
 from trainer.train import train
 
@@ -93,7 +94,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows))
         return
-    table = Table(title="trainer benchmark (2-core CPU)")
+    table = Table(title="trainer benchmark", caption=machine.line(training=True))
     for column in (
         "data",
         "arch",

@@ -89,8 +89,10 @@ class RobotsCache:
                         break
                 return RobotsRules(Protego.parse(body.decode("utf-8", errors="replace")))  # RFC 9309: UTF-8
         except aiohttp.ClientConnectorError as exc:
-            # a host we may not reach: the download itself is refused, with that reason
-            return RobotsRules() if isinstance(exc.os_error, PrivateAddress) else RobotsRules(default=False)
+            # the site itself we may not reach: its downloads are refused too, with that reason;
+            # a redirect hop we may not reach (a name resolving inward) leaves its rules unknown
+            refused_here = isinstance(exc.os_error, PrivateAddress) and exc.host == urlsplit(site).hostname
+            return RobotsRules() if refused_here else RobotsRules(default=False)
         except (aiohttp.ClientError, asyncio.TimeoutError, PrivateAddress, addresses.RedirectLoop):
             return RobotsRules(default=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import io
+import json
 import os
 import sqlite3
 import sys
@@ -55,8 +56,11 @@ DISK_FULL = "; free some space and run the command again"
 
 def os_error_line(exc: OSError) -> str:
     """`No space left on device: /path` rather than `[Errno 28] ...`, with a hint where one helps."""
-    line = f"{exc.strerror or first_line(exc)}: {exc.filename or ''}".rstrip(": ")
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    # a full disk is the destination's: a copy names its source first (shutil's filename2)
+    where = (exc.filename2 or exc.filename) if full else exc.filename
+    line = f"{exc.strerror or first_line(exc)}: {where or ''}".rstrip(": ")
+    if full:
         line += DISK_FULL
     return line
 
@@ -109,27 +113,36 @@ def one_line_errors(
     traceback. With --json, stdout is kept for the JSON value alone (`json_only_stdout`).
     """
 
+    def stopped(exc: BaseException) -> tuple[str, int] | None:
+        """The line and exit code for what stopped the command; None for a bug."""
+        if isinstance(exc, HappysadError):
+            return str(exc), exc.exit_code
+        if isinstance(exc, KeyboardInterrupt):
+            return on_interrupt, INTERRUPTED
+        if isinstance(exc, OSError):
+            return os_error_line(exc), 1
+        if isinstance(exc, sqlite3.Error):
+            return sqlite_error_line(exc), 1
+        if isinstance(exc, Exception) and lost_database is not None and lost_database(exc):
+            return f"the review database stopped answering ({first_line(exc)[:200]}); rerun", 1
+        return None
+
     def wrap(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            as_json = bool(kwargs.get("as_json"))
             try:
-                if kwargs.get("as_json"):
+                if as_json:
                     with json_only_stdout():
                         return fn(*args, **kwargs)
                 return fn(*args, **kwargs)
-            except HappysadError as exc:
-                raise fail(command, str(exc), exc.exit_code) from None
-            except KeyboardInterrupt:
-                raise fail(command, on_interrupt, INTERRUPTED) from None
-            except OSError as exc:
-                raise fail(command, os_error_line(exc)) from None
-            except sqlite3.Error as exc:
-                raise fail(command, sqlite_error_line(exc)) from None
-            except Exception as exc:
-                if lost_database is None or not lost_database(exc):
+            except (Exception, KeyboardInterrupt) as exc:
+                said = stopped(exc)
+                if said is None:
                     raise
-                detail = first_line(exc)[:200]
-                raise fail(command, f"the review database stopped answering ({detail}); rerun") from None
+                if as_json:  # a machine reading --json gets one JSON value on failure too
+                    print(json.dumps({"error": said[0], "exit": said[1]}), flush=True)
+                raise fail(command, *said) from None
 
         return run
 

@@ -77,6 +77,17 @@ def _alone(target: Path) -> Iterator[None]:
         handle.close()
 
 
+def replaceable(target: Path, marker: str, what: str) -> bool:
+    """Whether `target` holds an earlier `what` (its `marker` file inside); False when it is new
+    or an empty folder. Anything else (a file, a folder of other things: a run, a workspace) is
+    refused with WorkspaceError, since `fresh_folder` replaces its target whole."""
+    if (target / marker).is_file():
+        return True
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise WorkspaceError(f"{target} is not an earlier {what} (no {marker}); choose a new or empty --out")
+    return False
+
+
 @contextmanager
 def fresh_folder(target: Path) -> Iterator[Path]:
     """Yield an empty folder beside `target`; when the block succeeds, it becomes `target`.

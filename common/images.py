@@ -17,6 +17,11 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+# Pillow's own UserWarnings are about one file's damage it reads past (an EXIF tag whose data
+# runs beyond the file): what a file's damage means is that file's note, never a line printed
+# between a command's own (a bomb is a DecompressionBombWarning, not a UserWarning: still caught)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+
 # A scraped photo is rarely above 50 megapixels; a bomb is far above it.
 MAX_PIXELS = 50_000_000
 MAX_BYTES = 40 * 2**20  # the largest file taken in (collect's --max-bytes default, import's cap)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from common.errors import WorkspaceError
 from common.files import write_atomic
 
 EXPORT_MANIFEST = "manifest.csv"
@@ -84,9 +85,12 @@ def _write(path: Path, columns: Iterable[str], rows: Iterable[Iterable[object]])
 
 
 def _read(path: Path) -> tuple[set[str], list[dict[str, str]]]:
-    """(columns, rows); none of either when the file is absent."""
-    if not path.is_file():
+    """(columns, rows); none of either when the file is absent. One that is there but is no
+    regular file (a FIFO would hang the reader) is refused in one line, not taken for absent."""
+    if not path.exists() and not path.is_symlink():
         return set(), []
+    if not path.is_file():
+        raise WorkspaceError(f"{path} is not a regular file; it cannot be read (a broken run or export?)")
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
         return set(reader.fieldnames or ()), list(reader)

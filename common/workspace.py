@@ -93,8 +93,9 @@ class WorkspaceBusy(WorkspaceError):
 
 
 @contextmanager
-def exclusive(data_dir: Path, job: str) -> Iterator[None]:
-    """Hold `<data>/.<job>.lock` for the block, or raise WorkspaceBusy naming the holder.
+def exclusive(data_dir: Path, job: str, wait: bool = False) -> Iterator[None]:
+    """Hold `<data>/.<job>.lock` for the block; when another process holds it, wait for it
+    (`wait`, for short jobs such as a review's dataset sync) or raise WorkspaceBusy naming it.
 
     An advisory lock (flock): the kernel drops it when its holder dies, even by kill -9, so a
     crashed run never leaves the workspace locked.
@@ -103,7 +104,7 @@ def exclusive(data_dir: Path, job: str) -> Iterator[None]:
     path = data_dir / f".{job}.lock"
     with path.open("a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
 from common.tf_runtime import quiet_tensorflow
-from common.workspace import CURATED, CURATED_FACES, DATASET_KEY, resolve_data_dir
+from common.workspace import CURATED, CURATED_FACES, DATASET_KEY, exclusive, resolve_data_dir
 from curation import assist, database, decisions, face_scan, grouping
 from curation import dedupe as dedupe_lib
 from curation import export as export_lib
@@ -84,13 +84,15 @@ def _scan(catalog: Catalog, min_size: int | None, quiet: bool) -> scan_lib.ScanR
 
 
 def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncReport]:
-    """Scan what is new, regroup, and mirror the workspace into the FiftyOne dataset."""
-    _scan(catalog, None, quiet)
-    threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
-    dedupe_lib.dedupe(catalog, threshold)
-    fo = database.fiftyone()
-    report = review_lib.sync(fo, catalog)
-    assist.discard_unfinished(fo.load_dataset(report.dataset))
+    """Scan what is new, regroup, and mirror the workspace into the FiftyOne dataset: one
+    process at a time per workspace (a second review waits for the first's sync)."""
+    with exclusive(catalog.data_dir, "review-sync", wait=True):
+        _scan(catalog, None, quiet)
+        threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
+        dedupe_lib.dedupe(catalog, threshold)
+        fo = database.fiftyone()
+        report = review_lib.sync(fo, catalog)
+        assist.discard_unfinished(fo.load_dataset(report.dataset))
     return fo, report
 
 

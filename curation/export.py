@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.files import fresh_folder
+from common.files import fresh_folder, replaceable
 from common.images import ImageRejected
 from common.labels import is_label
 from common.tables import EXPORT_MANIFEST, Exported, read_manifest, write_manifest
@@ -59,12 +59,9 @@ def _link(src: Path, target: Path) -> None:
 def _previous(out: Path) -> set[str]:
     """The files the export in `out` holds; refuse a folder that is not an export (it is replaced).
     Asked inside fresh_folder, which has put back what a killed swap left."""
-    manifest = read_manifest(out)
-    if manifest is not None:
-        return {r.path for r in manifest}
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise CurationError(f"{out} is not an earlier export (no {EXPORT_MANIFEST}); choose a new --out")
-    return set()
+    if not replaceable(out, EXPORT_MANIFEST, "export"):
+        return set()
+    return {r.path for r in read_manifest(out) or []}
 
 
 def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str, str]], Counter[str]]:

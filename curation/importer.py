@@ -44,7 +44,9 @@ def import_tree(source: Path, catalog: Catalog) -> ImportSummary:
     with catalog.transaction():
         for folder in labels:
             label = label_of(folder.name)
-            files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+            # every entry but folders: a FIFO or a device is listed as skipped with its reason,
+            # not passed over in silence (read_image_file refuses it without reading)
+            files = sorted(p for p in folder.rglob("*") if not p.is_dir() and not p.name.startswith("."))
             for path in files:
                 try:  # one odd file is skipped with a reason; the import goes on
                     if not path.resolve().is_relative_to(inside):

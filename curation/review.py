@@ -68,10 +68,39 @@ def _hex(value: int | None) -> str | None:
     return None if value is None else f"{value & (2**64 - 1):016x}"
 
 
+def _one_sample_per_file(dataset) -> None:
+    """Fold the copies of one file into one sample, then let the database refuse a second copy
+    (a unique index on filepath). Two syncs that once ran at once added every file twice, and a
+    decision made on either copy counts: a relabelled copy is kept, with every copy's tags."""
+    if not len(dataset):
+        dataset.create_index("filepath", unique=True)  # before the first sample: said once
+        return
+    ids, paths, tags, labels, originals = dataset.values(
+        ["id", "filepath", "tags", "ground_truth.label", "original_label"]
+    )
+    copies: dict[str, list[int]] = {}
+    for n, path in enumerate(paths):
+        copies.setdefault(path, []).append(n)
+    keep_tags, extra = {}, []
+    for found in copies.values():
+        if len(found) < 2:
+            continue
+        keeper = next((n for n in found if labels[n] != originals[n]), found[0])
+        keep_tags[ids[keeper]] = sorted({tag for n in found for tag in tags[n] or []})
+        extra += [ids[n] for n in found if n != keeper]
+    if extra:
+        dataset.set_values("tags", keep_tags, key_field="id", progress=False)
+        dataset.delete_samples(extra)
+    if not dataset.get_index_information().get("filepath", {}).get("unique"):
+        dataset.create_index("filepath", unique=True)
+
+
 def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
-    """Create or update the dataset from the catalog; returns what changed."""
+    """Create or update the dataset from the catalog; returns what changed. The caller holds
+    the workspace's review lock (one sync at a time); the unique filepath index is the floor."""
     name = dataset_name(catalog.data_dir)
     dataset = fo.load_dataset(name) if name in fo.list_datasets() else fo.Dataset(name, persistent=True)
+    _one_sample_per_file(dataset)
     rows = catalog.rows()
     known = decisions.read(fo, name, catalog.data_dir)
     conflicted = decisions.conflicted_groups(rows, known)

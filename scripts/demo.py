@@ -7,7 +7,8 @@ judged out of fold, disputed ones left out of training), `evaluate` on an indepe
 scrape, `predict`, and `curate review --predictions` to rank likely mislabelled images.
 Each runs with --json and the closing summary is built from what they printed.
 
-    python scripts/demo.py [--data demo-data] [--limit 80] [--epochs 30] [--json]
+    python scripts/demo.py [--data demo-data] [--limit 80] [--epochs 30] [--image-size 64]
+                           [--cross-fit 3] [--arch NAME] [--batch-size 16] [--json]
 """
 
 from __future__ import annotations
@@ -92,12 +93,15 @@ def run(args: argparse.Namespace) -> dict:
     summary["conflicts_held_back"] = export["left_out"].get("label conflict", 0)
     summary["curated"] = export["per_label"]
 
-    options = ["--epochs", str(args.epochs), "--image-size", str(args.image_size), "--batch-size", "16",
-               "--data", str(data)]  # fmt: skip
+    options = [
+        *("--epochs", str(args.epochs), "--image-size", str(args.image_size)),
+        *("--batch-size", str(args.batch_size), "--data", str(data)),
+        *(("--arch", args.arch) if args.arch else ()),
+    ]
     # three models on three folds judge every label without having seen it; the labels they
     # dispute stay out of the final model's training and lead the review below
     trained = step("train", str(data / "curated"), "--out", str(data / "runs" / "round-1"), *options,
-                   "--cross-fit", "3", "--clean-labels")  # fmt: skip
+                   "--cross-fit", str(args.cross_fit), "--clean-labels")  # fmt: skip
     test = trained["metrics"]["test"]
     splits = tables.read_splits(Path(trained["run"]) / tables.SPLITS)
     left_out = {Path(r.path).name for r in splits if r.split == LABEL_ISSUE}
@@ -165,7 +169,13 @@ def main() -> None:
     parser.add_argument("--holdout-limit", type=int, default=40, help="images per query, independent scrape")
     parser.add_argument("--count", type=int, default=160, help="search results per query on the demo site")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--cross-fit", type=int, default=3, help="fold models that judge the labels")
+    parser.add_argument("--arch", help="architecture (default: train's)")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per training step")
+    # 64 px: on a 2-core AVX2-only processor the demo's training takes about 10 minutes at 64 px
+    # (30 epochs, 3 folds); 96 px took over twice that. Smaller sizes, fewer epochs or fewer
+    # images left the fold models too weak to find the planted mislabels (scratch runs, 48 and 32 px)
+    parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     args = parser.parse_args()
     try:

@@ -79,11 +79,11 @@ def test_exports_score_as_predict_does_in_a_fresh_process(which, whole_frame_run
     labels = list(predicted[0]["scores"])
     want = np.array([[p["scores"][label] for label in labels] for p in predicted])
 
-    saved = run_json("export", source, "--out", str(tmp_path / "sm"), "--format", "savedmodel")
+    saved = run_json("export-model", source, "--out", str(tmp_path / "sm"), "--format", "savedmodel")
     assert "happysad.json" in saved["files"] and "saved_model.pb" in saved["files"]
     assert np.abs(_fresh(SAVEDMODEL, tmp_path / "sm", images) - want).max() < 1e-4
 
-    run_json("export", source, "--out", str(tmp_path / "tfl"), "--format", "tflite")
+    run_json("export-model", source, "--out", str(tmp_path / "tfl"), "--format", "tflite")
     got = _fresh(TFLITE, tmp_path / "tfl", images)
     assert np.abs(got[:, -1] - want[:, -1]).max() < 1e-2  # the sigmoid: P(the second label)
     described = json.loads((tmp_path / "tfl" / "happysad.json").read_text())
@@ -91,6 +91,6 @@ def test_exports_score_as_predict_does_in_a_fresh_process(which, whole_frame_run
 
 
 def test_export_of_something_that_is_not_a_run_is_one_line(tmp_path):
-    result = run("export", str(tmp_path), "--out", str(tmp_path / "x"))
-    assert result.returncode == 1 and result.stderr.strip().startswith("export: error:")
+    result = run("export-model", str(tmp_path), "--out", str(tmp_path / "x"))
+    assert result.returncode == 1 and result.stderr.strip().startswith("export-model: error:")
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
+from importlib.metadata import distribution
+from pathlib import Path
 
 import pytest
 import typer.main
 
 from collector.cli import app as collect_app
 from curation.cli import app as curate_app
-from trainer.cli import evaluate_app, export_app, predict_app, serve_app, train_app
+from trainer.cli import evaluate_app, export_model_app, predict_app, serve_app, train_app
 
 APPS = {"collect": collect_app, "curate": curate_app, "train": train_app, "evaluate": evaluate_app,
-        "predict": predict_app, "export": export_app, "serve": serve_app}  # fmt: skip
+        "predict": predict_app, "export-model": export_model_app, "serve": serve_app}  # fmt: skip
 
 
 def _commands():
@@ -28,6 +32,8 @@ def _commands():
 
 
 COMMANDS = dict(_commands())
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the venv's commands
 
 
 def _options(command) -> dict:
@@ -50,7 +56,7 @@ def test_every_option_is_explained_and_data_json_are_shared(name):
 @pytest.mark.parametrize(
     "module,entry,args",
     [("collector.cli", "main", []), ("curation.cli", "main", ["review"]), ("trainer.cli", "train_main", []),
-     ("trainer.cli", "evaluate_main", []), ("trainer.cli", "predict_main", []), ("trainer.cli", "export_main", []),
+     ("trainer.cli", "evaluate_main", []), ("trainer.cli", "predict_main", []), ("trainer.cli", "export_model_main", []),
      ("trainer.cli", "serve_main", [])],
 )  # fmt: skip
 def test_help_runs_as_a_user_types_it(module, entry, args):
@@ -58,3 +64,74 @@ def test_help_runs_as_a_user_types_it(module, entry, args):
                             capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "--data" in result.stdout and "--json" in result.stdout and "Traceback" not in result.stderr
+
+
+SCRIPTS = sorted(e.name for e in distribution("happysad").entry_points if e.group == "console_scripts")
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"  # where a shell finds its tools, no venv
+
+
+def test_the_command_names_include_the_model_export_under_its_own_name():
+    assert "export-model" in SCRIPTS and "export" not in SCRIPTS, SCRIPTS
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_no_command_is_owned_by_the_shell_or_a_common_tool(name):
+    """`export` is a builtin of every POSIX shell: typed as a command it never ran ours. bash says
+    what a name is before our venv is on PATH: nothing, or the name is taken."""
+    result = subprocess.run(["bash", "-c", f"type -t {name}"], capture_output=True, text=True, timeout=60,
+                            env={"PATH": SYSTEM_PATH})  # fmt: skip
+    assert result.stdout.strip() == "", f"{name} is a {result.stdout.strip()} in bash"
+
+
+def _readme_lines(*commands: str) -> list[str]:
+    """The README's indented command lines that start with one of `commands`, as printed."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    return [line.strip() for line in lines if line.startswith("    ") and line.split()[0] in commands]
+
+
+def test_readme_export_lines_run_as_typed_in_bash(tmp_path):
+    lines = _readme_lines("export-model")
+    assert len(lines) == 2, lines
+    for line in lines:
+        typed = line.replace("runs/latest", "prior")  # the shipped model: no run to train first
+        done = subprocess.run(["bash", "-c", typed], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "PATH": f"{BIN}:{SYSTEM_PATH}"})  # fmt: skip
+        assert done.returncode == 0, (typed, done.stderr[-2000:])
+    assert (tmp_path / "exported" / "happysad" / "1" / "saved_model.pb").is_file()
+    assert (tmp_path / "exported" / "tflite" / "model.tflite").is_file()
+
+
+def test_readme_serve_lines_run_as_typed_in_bash(tmp_path):
+    """`serve` and the README's curl lines, on the shipped model, with the port a free one."""
+    from tests.conftest import _free_port
+    from tests.trainer_data import face
+
+    for name, mood in (("photo.jpg", "happy"), ("a.jpg", "happy"), ("b.jpg", "sad")):
+        face(7, mood, 160).convert("RGB").save(tmp_path / name)
+    port = str(_free_port())
+    (serve_line,) = _readme_lines("serve")
+    env = {**os.environ, "PATH": f"{BIN}:{SYSTEM_PATH}", "NO_COLOR": "1"}
+    typed = serve_line.replace("runs/latest", "prior --port " + port)
+    server = subprocess.Popen(["bash", "-c", f"exec {typed}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        answers = []
+        for line in _readme_lines("curl"):
+            if "8000" not in line:
+                continue  # TensorFlow Serving's, not ours
+            typed = line.replace("8000", port)
+            for _ in range(480):  # the server loads TensorFlow and the model first
+                done = subprocess.run(["bash", "-c", typed], cwd=tmp_path, capture_output=True, text=True,
+                                      timeout=300, env=env)  # fmt: skip
+                if done.returncode != 7:  # curl: could not connect (not up yet)
+                    break
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                time.sleep(0.5)
+            assert done.returncode == 0, (typed, done.stderr)
+            answers.append(json.loads(done.stdout))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    health, one, several = answers[-1], answers[0], answers[1]
+    assert health["ok"] and {"label", "probability", "faces"} <= set(one)
+    assert [answer["path"] for answer in several] == ["a.jpg", "b.jpg"]

@@ -1,419 +1,434 @@
-"""A corpus of hostile and odd inputs through the whole loop: collect → scan → dedupe → export →
-train → predict → review --predictions. No command may print a traceback; where one cannot go
-on it says so in one line with exit 1; every odd file is flagged with a reason; nothing leaves
-raw/ or the manifest. Then each hostile case the audits found, a test each: files only
-TensorFlow refuses, endless or huge files, crafted runs, another database, a full disk,
-redirects inward, slow and absurd requests, two commands at once, a kill mid-write."""
+"""The third audit of hostile input, a test each: a model export that would replace what it
+did not write, two reviews at once, run files nested or shaped to crash a reader, a full disk
+under TensorFlow's writer and under an export, robots.txt redirected to a name that resolves
+inward, malformed, slow and oversized requests to `serve` and a busy port, `--json` on
+failure, FIFOs in an import and in a run, and a library's warning in a table.
+(tests/test_hostile_earlier.py has the first two audits.)"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import csv
-import hashlib
 import io
 import json
 import os
 import shutil
-import sqlite3
+import signal
+import socket
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
+import aiohttp
 import pytest
 from aiohttp import web
 from PIL import Image
 
 from collector import addresses
 from collector.downloader import Downloader, DownloadSettings, FetchRefused
-from tests.conftest import LiveSite, curate_json, loopback_app, run_cli, run_collect
+from tests.conftest import _free_port, curate_json, loopback_app, run_cli
 from tests.curation_data import make_tree
+from tests.hostile_checks import clean, one_line, raw_digests
 from tests.test_trainer import run as run_trainer
-from tests.trainer_data import undecodable
-
-ODD = {  # file → how a later stage must treat it: (scan flag or None, training skip or None)
-    "happy/lab.tif": ("corrupt", None),
-    "sad/palette.bmp": (None, None),  # 8-bit: TensorFlow reads it
-    **{f"sad/{name}": ("undecodable", None) for name in undecodable()},  # Pillow reads them, TF does not
-    "sad/empty.jpg": ("not_image", None),
-    "sad/cmyk.jpg": (None, None),  # odd but fine: converted
-    "sad/sixteen-bit.png": (None, None),
-    "happy/fraction-exif.jpg": (None, None),
-}
 
 
-def _odd_files(root: Path) -> None:
-    Image.new("LAB", (96, 96), (50, 10, 10)).save(root / "happy" / "lab.tif")
-    rng = np.random.default_rng(1)  # noise, so that no two odd files are near-duplicates
-    for name, payload in undecodable().items():
-        (root / "sad" / name).write_bytes(payload)
-    Image.fromarray(rng.integers(0, 8, (96, 96), dtype=np.uint8), "P").save(root / "sad" / "palette.bmp")
-    (root / "sad" / "empty.jpg").write_bytes(b"")
-    Image.fromarray(rng.integers(0, 256, (96, 96, 4), dtype=np.uint8), "CMYK").save(root / "sad" / "cmyk.jpg")
-    wide = rng.integers(0, 65535, (96, 96), dtype=np.uint16)
-    Image.fromarray(wide).save(root / "sad" / "sixteen-bit.png")
-    ifd = struct.pack("<HHHII", 1, 0x0112, 5, 1, 26) + struct.pack("<III", 0, 3, 2)  # orientation 3/2
-    buffer = io.BytesIO()
-    Image.new("RGB", (96, 96), (200, 10, 10)).save(
-        buffer, "JPEG", exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd
-    )
-    (root / "happy" / "fraction-exif.jpg").write_bytes(buffer.getvalue())
+def _tiny_tree(root: Path) -> Path:
+    from tests.trainer_data import make_tree as faces_tree
+
+    return faces_tree(root, per_label=6)
 
 
-def _raw(data: Path) -> dict[str, str]:
-    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in (data / "raw").rglob("*") if p.is_file()}  # fmt: skip
+def _export_model(*args: str):
+    return run_trainer("export-model", "prior", "--format", "tflite", *args)
 
 
-def _manifest(data: Path) -> list[tuple]:
-    with sqlite3.connect(data / "collection.sqlite") as db:
-        return db.execute("SELECT url, status, reason, path, sha256 FROM candidates ORDER BY id").fetchall()
+def test_the_model_export_replaces_only_an_earlier_export_of_its_own(tmp_path: Path):
+    """--out is replaced whole, so it must be new, empty or an earlier model export (its
+    happysad.json): a folder of other files, a file, a run, a workspace are refused untouched."""
+    from trainer.run import PRIOR_DIR
+
+    others = tmp_path / "others"
+    others.mkdir()
+    (others / "notes.txt").write_text("mine")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    run = tmp_path / "run"
+    shutil.copytree(PRIOR_DIR, run)
+    workspace = tmp_path / "ws"
+    make_tree(tmp_path / "tree")
+    curate_json("import", str(tmp_path / "tree"), data=workspace)
+    raw = raw_digests(workspace)
+    for target in (others, a_file, run, workspace):
+        before = sorted(p.relative_to(tmp_path) for p in target.rglob("*")) if target.is_dir() else "file"
+        line = one_line(_export_model("--out", str(target)))
+        assert line.startswith("export-model: error: ") and "not an earlier model export" in line, line
+        assert (
+            sorted(p.relative_to(tmp_path) for p in target.rglob("*")) if target.is_dir() else "file"
+        ) == before
+    assert (others / "notes.txt").read_text() == a_file.read_text() == "mine"
+    assert (run / "model.keras").is_file() and raw_digests(workspace) == raw
+    (tmp_path / "empty").mkdir()
+    for target in (tmp_path / "empty", tmp_path / "new", tmp_path / "new"):  # new, then its own again
+        assert clean(_export_model("--out", str(target)))
+        assert (target / "model.tflite").is_file() and (target / "happysad.json").is_file()
 
 
-def _one_line(result) -> str:
-    """The one line a refused command says, exit 1, no traceback."""
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
-    (line,) = result.stderr.strip().splitlines()
-    return line
+def test_two_reviews_at_once_build_one_dataset_and_a_doubled_one_is_folded(tmp_path, fiftyone_env):
+    """Two `curate review` on one workspace: one sync after the other, each file once. A dataset
+    two syncs once doubled is folded, every copy's decision kept: the reject and the relabel."""
+    from curation.database import fiftyone
+    from curation.review import dataset_name
 
-
-def _clean(result, *, code: int = 0) -> str:
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr[-3000:]
-    assert result.returncode == code, result.stderr[-3000:]
-    return result.stdout
-
-
-def test_hostile_corpus_through_the_whole_loop(live: LiveSite, tmp_path: Path, fiftyone_env):
+    make_tree(tmp_path / "tree")
     data = tmp_path / "ws"
-    collected = run_collect("hostile", "--label", "happy", "--engine", "page", "--endpoint",
-                            f"{live.url}/faults.html", "--retries", "1", "--timeout", "2", "--json", data=data)  # fmt: skip
-    summary = json.loads(_clean(collected))
-    assert summary["ok"] > 0 and summary["filtered"] > 0 and summary["failed"] > 0
-    manifest = _manifest(data)
-    assert all(reason for _, status, reason, _, _ in manifest if status in ("failed", "filtered"))
-
-    root = tmp_path / "tree"
-    make_tree(root)
-    _odd_files(root)
-    _clean(run_cli("curate", "import", str(root), "--json", data=data))
-    raw = _raw(data)
-
-    _clean(run_cli("curate", "scan", "--json", data=data))
-    from curation.catalog import Catalog
-
-    with Catalog(data) as catalog:
-        by_name = {Path(r["source"] or "").name: r for r in catalog.rows() if r["origin"] == "import"}
-    for name, (flag, _) in ODD.items():
-        row = by_name[Path(name).name]
-        assert row["flag"] == flag, (name, row["flag"], row["reason"])
-        if flag:
-            assert row["reason"], name  # flagged with a reason
-
-    _clean(run_cli("curate", "dedupe", "--json", data=data))
-    exported = json.loads(_clean(run_cli("curate", "export", "--json", data=data)))
-    assert exported["exported"] > 10
-
-    run_dir = tmp_path / "run"
-    trained = run_trainer("train", str(data / "curated"), "--out", str(run_dir), "--epochs", "1",
-                          "--image-size", "32", "--json")  # fmt: skip
-    result = json.loads(_clean(trained))
-    assert result["skipped"] == {}  # what the trainer cannot read was flagged by scan, never exported
-
-    odd_raw = [
-        str(data / row["path"]) for name, row in by_name.items() if name in {Path(n).name for n in ODD}
+    images = curate_json("import", str(tmp_path / "tree"), data=data)["added"]
+    command = "from curation.cli import main; main()"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **fiftyone_env},
+        )
+        for _ in range(2)
     ]
-    predicted = json.loads(_clean(run_trainer("predict", str(run_dir), *odd_raw, "--json")))
-    notes = {Path(p["path"]).name: p["error"] for p in predicted}
-    assert len(notes) == len(ODD)
-    for name, (flag, skip) in ODD.items():
-        note = notes[Path(by_name[Path(name).name]["path"]).name]
-        assert bool(note) == bool(flag or skip), (name, note)  # unreadable ones say why, the rest are scored
+    reports = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-2000:]
+        reports.append(json.loads(stdout))
+    assert sorted(r["added"] for r in reports) == [0, images] and {r["samples"] for r in reports} == {images}
 
-    odd_only = tmp_path / "odd-only"
-    for label in ("happy", "sad"):
-        (odd_only / label).mkdir(parents=True)
-    (odd_only / "happy" / "x.jpg").write_bytes(b"<html>not an image</html>")
-    cannot = run_trainer("evaluate", str(run_dir), str(odd_only))
-    assert (
-        len(_clean(cannot, code=1).strip().splitlines()) == 0 and len(cannot.stderr.strip().splitlines()) == 1
-    )
-
-    _clean(run_cli("curate", "review", "--no-app", "--predictions", str(run_dir), "--json", data=data,
-                   env=fiftyone_env))  # fmt: skip
-
-    assert _raw(data) == raw  # nothing in raw/ changed or went
-    assert _manifest(data) == manifest  # nor in the manifest
-
-
-def _predict_peak(*args: str) -> tuple[int, list[dict]]:
-    """`predict` in a fresh process: its peak resident memory (MB) and its answers."""
-    code = (
-        "import json, resource, sys\n"
-        "from trainer.cli import predict_main\n"
-        "try:\n    predict_main()\n"
-        "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code, *args, "--json"], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return int(done.stderr.strip().splitlines()[-1]), json.loads(done.stdout)
+    os.environ.update(fiftyone_env)
+    dataset = fiftyone().load_dataset(dataset_name(data))
+    dataset.create_index("filepath", unique=False, force=True)  # as an older version left it
+    first = dataset.first()
+    copy = first.copy()
+    copy.tags = [*copy.tags, "reject"]
+    dataset.add_sample(copy)
+    other = "sad" if first.ground_truth.label == "happy" else "happy"
+    first.ground_truth.label = other
+    first.save()
+    assert len(dataset) == images + 1
+    assert curate_json("review", "--no-app", data=data)["samples"] == images
+    dataset.reload()
+    (kept,) = dataset.match({"filepath": first.filepath})
+    assert kept.ground_truth.label == other and "reject" in kept.tags
+    with pytest.raises(Exception, match=r"(?i)duplicate"):  # the database refuses a second copy
+        dataset.add_sample(kept.copy())
 
 
-def test_an_animated_gif_costs_one_frame_and_odd_files_are_judged_before_reading(tmp_path: Path):
-    """3,000 frames decoded whole are 1.4 GB (TensorFlow's GIF decoder does that): predict reads
-    the first frame only. A FIFO named .jpg and a link to /dev/zero are refused unread."""
-    frames = [Image.new("L", (400, 400), shade) for shade in (30, 220)] * 1500
-    frames[0].save(tmp_path / "long.gif", save_all=True, append_images=frames[1:])
-    frames[0].save(tmp_path / "still.gif")
-    os.mkfifo(tmp_path / "fifo.jpg")
-    (tmp_path / "zero.jpg").symlink_to("/dev/zero")
-    odd = [str(tmp_path / n) for n in ("fifo.jpg", "zero.jpg")]
-    still, _ = _predict_peak("prior", str(tmp_path / "still.gif"), "--no-faces")
-    long, answers = _predict_peak("prior", str(tmp_path / "long.gif"), *odd, "--no-faces")
-    _, read_for_faces = _predict_peak("prior", *odd)  # a face model looks at the files first: unread too
-    assert [a["error"] for a in read_for_faces] == ["not a regular file"] * 2
-    assert long - still < 300, (still, long)
-    assert answers[0]["label"] in ("happy", "sad")
-    assert [a["error"] for a in answers[1:]] == ["not a regular file"] * 2
+NESTED = "[" * 100_000 + "]" * 100_000  # 200 KB, under the size cap, past Python's recursion limit
 
 
-def test_urls_only_writes_what_was_read_when_the_page_stops_loading(live: LiveSite, tmp_path: Path):
-    """The page's HTML was read (and its candidates found) before the browser's load failed:
-    they are written, with a note, instead of lost."""
-    out = tmp_path / "candidates.parquet"
-    result = run_collect("page", "--engine", "page", "--endpoint", f"{live.url}/stops-loading.html",
-                         "--limit", "100", "--urls-only", str(out), "--json", data=tmp_path / "ws")  # fmt: skip
-    summary = json.loads(_clean(result))
-    assert summary["candidates"] >= 7 and "503" in summary["stopped"]
-    import pyarrow.parquet as pq
-
-    assert pq.read_table(out).num_rows == summary["candidates"]
-
-
-@pytest.mark.parametrize(
-    "change",
-    [{"labels": ["happy"]}, {"labels": "happy"}, {"labels": ["happy", "../sad"]}, {"image_size": -1},
-     {"image_size": 0}, {"image_size": "big"}, {"image_size": 100000}, {"threshold": None},
-     {"color_mode": "cmyk"}, {"arch": "lambda"}, {"labels": ["happy", "sad", "calm"]}, "padded model"],
-)  # fmt: skip
-def test_a_crafted_run_folder_is_one_line_never_a_traceback(tmp_path: Path, change):
-    """A run folder is untrusted input: each bad setting is refused by name, in one line."""
-    import shutil
-    import zipfile
-
+def test_a_config_json_nested_too_deep_is_one_line_everywhere(tmp_path: Path, fiftyone_env):
+    """Each command in a process of its own, as a user runs it: how deep the parser may go
+    depends on the stack it starts from."""
     from trainer.run import PRIOR_DIR
 
     run = tmp_path / "run"
     shutil.copytree(PRIOR_DIR, run)
-    config = json.loads((run / "config.json").read_text())
-    if change == "padded model":  # the architecture inside model.keras, padded to 2 MB
-        with (
-            zipfile.ZipFile(PRIOR_DIR / "model.keras") as original,
-            zipfile.ZipFile(run / "model.keras", "w") as out,
-        ):
-            for item in original.infolist():
-                body = original.read(item)
-                out.writestr(item, body + b" " * 2 * 2**20 if item.filename == "config.json" else body)
-    else:
-        (run / "config.json").write_text(json.dumps(config | change))
+    (run / "config.json").write_text(NESTED)
     Image.new("L", (48, 48), 128).save(tmp_path / "face.png")
-    result = run_trainer("predict", str(run), str(tmp_path / "face.png"), "--no-faces")
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("predict: error: ")
-
-
-def test_options_out_of_range_are_refused_at_once(tmp_path: Path):
-    """No silent hours: an absurd size or fold count, or a port that cannot be, ends at once."""
-    from tests.trainer_data import make_tree as faces_tree
-
-    data = faces_tree(tmp_path / "d", per_label=6)
-    huge = run_trainer("train", str(data), "--image-size", "100000")
-    assert huge.returncode == 2 and "--image-size" in huge.stderr
-    folds = run_trainer(
-        "train", str(data), "--out", str(tmp_path / "r"), "--cross-fit", "1000", "--epochs", "1"
+    data = _tiny_tree(tmp_path / "d")
+    curate_json("import", str(tmp_path / "d"), data=tmp_path / "ws")
+    commands = [
+        ("predict", str(run), str(tmp_path / "face.png")),
+        ("evaluate", str(run), str(data)),
+        ("export_model", str(run), "--out", str(tmp_path / "out")),
+        ("serve", str(run), "--port", str(_free_port())),
+    ]
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    results = [
+        subprocess.run(
+            [sys.executable, "-c", f"from trainer.cli import {name}_main as m; m()", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        for name, *args in commands
+    ]
+    review = run_cli(
+        "curate",
+        "review",
+        "--no-app",
+        "--predictions",
+        str(run),
+        data=tmp_path / "ws",
+        env=fiftyone_env,
+        timeout=600,
     )
-    assert folds.returncode == 1 and "too few images" in folds.stderr, folds.stderr[-2000:]
-    assert not (tmp_path / "r").exists()
-    port = run_cli("curate", "review", "--port", "70000", data=tmp_path / "ws")
-    assert port.returncode == 2 and "--port" in port.stderr and "Traceback" not in port.stderr
+    assert review.returncode == 1 and "Traceback" not in review.stderr, review.stderr[-3000:]
+    lines = [one_line(result) for result in results] + review.stderr.strip().splitlines()[-1:]
+    for line in lines:  # the review's last line, after FiftyOne's own lines about the dataset
+        assert "config.json is unreadable" in line and "recursion" in line, line
 
 
-def test_a_workspace_inside_another_workspaces_raw_is_refused(live: LiveSite, tmp_path: Path):
-    data = tmp_path / "ws"
-    make_tree(tmp_path / "tree")
-    _clean(run_cli("curate", "import", str(tmp_path / "tree"), data=data))
-    raw = _raw(data)
-    inside = data / "raw" / "happy" / "nested"
-    result = run_collect("x", "--endpoint", f"{live.url}/images/search", "--limit", "1", data=inside)
-    assert result.returncode == 1 and "inside the raw/ of the workspace" in result.stderr
-    assert _raw(data) == raw and not inside.exists()
+@pytest.mark.parametrize("crafted", ["config a list", "test figures a list"])
+def test_a_crafted_run_beside_trains_out_is_passed_over(tmp_path: Path, crafted):
+    from trainer.run import PRIOR_DIR
+
+    data = _tiny_tree(tmp_path / "d")
+    beside = tmp_path / "runs" / "crafted"
+    shutil.copytree(PRIOR_DIR, beside)
+    config = json.loads((beside / "config.json").read_text()) | {"data_dir": str(data)}
+    if crafted == "config a list":
+        (beside / "config.json").write_text("[1, 2, 3]")
+        (beside / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.5}}))
+    else:
+        (beside / "config.json").write_text(json.dumps(config))
+        (beside / "metrics.json").write_text(json.dumps({"test": [1, 2, 3]}))
+    result = run_trainer(
+        "train",
+        str(data),
+        "--out",
+        str(tmp_path / "runs" / "mine"),
+        "--arch",
+        "seed",
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+        "--json",
+    )
+    assert json.loads(clean(result))["compared_to"] is None
 
 
 @pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
-def test_a_full_disk_during_train_is_one_line_and_leaves_nothing_behind(tmp_path: Path):
-    from tests.trainer_data import make_tree as faces_tree
-
-    data = faces_tree(tmp_path / "d", per_label=10)
+def test_a_full_disk_during_the_savedmodel_export_is_one_line_and_keeps_the_last(tmp_path: Path):
     small = tmp_path / "small"
     small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(small)]).returncode:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(small)]).returncode:
         pytest.skip("cannot mount a small tmpfs here (not root?)")
     try:
-        result = run_trainer("train", str(data), "--out", str(small / "run"), "--arch", "seed", "--epochs", "1",
-                             "--image-size", "32")  # fmt: skip
-        (line,) = result.stderr.strip().splitlines()
-        assert result.returncode == 1 and "No space left on device" in line
-        assert list(small.iterdir()) == []  # no half-built run, no lock
+        earlier = small / "exported"
+        earlier.mkdir()
+        (earlier / "happysad.json").write_text("{}")  # an earlier export's marker
+        line = one_line(run_trainer("export-model", "prior", "--out", str(earlier), "--format", "savedmodel"))
+        assert line.startswith("export-model: error: ") and "No space left on device" in line, line
+        assert [p.name for p in small.iterdir()] == ["exported"]  # nothing half-written beside it
+        assert [p.name for p in earlier.iterdir()] == ["happysad.json"]
     finally:
         subprocess.run(["umount", str(small)])
 
 
-def test_a_run_file_naming_a_fifo_is_not_read(tmp_path: Path):
-    """split.csv names the files a run read; one that is now a FIFO is skipped, not waited on."""
-    from curation.assist import _sha256
-
-    os.mkfifo(tmp_path / "pipe.jpg")
-    (tmp_path / "real.jpg").write_bytes(b"bytes")
-    assert _sha256(tmp_path / "pipe.jpg") is None
-    assert _sha256(tmp_path / "real.jpg") == hashlib.sha256(b"bytes").hexdigest()
-
-
-def test_a_database_service_of_another_directory_is_refused(tmp_path, fiftyone_env):
-    """FiftyOne attaches to the mongod already running (the tests' own, for fiftyone_env's
-    directory) whatever FIFTYONE_DATABASE_DIR says: a command configured for another directory
-    stops before writing, naming both."""
-    other = tmp_path / "other-db"
-    (tmp_path / "ws").mkdir()
-    env = {**fiftyone_env, "FIFTYONE_DATABASE_DIR": str(other)}
-    result = run_cli("curate", "review", "--no-app", "--json", data=tmp_path / "ws", env=env)
-    assert result.returncode == 1 and result.stdout == "", result.stderr[-2000:]
-    (line,) = result.stderr.strip().splitlines()
-    assert fiftyone_env["FIFTYONE_DATABASE_DIR"] in line and str(other) in line
-    assert line.startswith("curate: error: FiftyOne reached a database service that keeps its data in")
-
-
-def test_two_reviews_at_once_both_succeed_with_json_alone_on_stdout(tmp_path, fiftyone_env):
-    import json
-    import subprocess
-    import sys
-
-    processes = []
-    for n in range(2):
-        make_tree(tmp_path / f"tree{n}")
-        curate_json("import", str(tmp_path / f"tree{n}"), data=tmp_path / f"ws{n}")
-        command = "from curation.cli import main; main()"
-        processes.append(subprocess.Popen(
-            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(tmp_path / f"ws{n}")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **fiftyone_env},
-        ))  # fmt: skip
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr[-2000:]
-        assert json.loads(stdout)["added"] > 0  # one JSON value, nothing else
-
-
-def test_a_robots_txt_redirect_to_a_non_public_address_is_never_followed(monkeypatch):
-    """robots.txt is fetched under the same guard as images: a public host (127.0.0.1 here)
-    whose robots.txt redirects to an internal one (a server of ours on 127.0.0.2) gets no
-    request sent there; its rules are then unknown, so its images are not fetched."""
-    real = addresses.kind_of
-    monkeypatch.setattr(addresses, "kind_of", lambda a: None if a == "127.0.0.1" else real(a))
-    internal_hits: list[str] = []
-
-    async def internal(request: web.Request) -> web.Response:
-        internal_hits.append(request.path)
-        return web.Response(text="User-agent: *\nAllow: /\n")
-
-    async def fetch() -> str:
-        async with loopback_app({"/robots.txt": internal}, host="127.0.0.2") as inside:
-
-            async def robots(request: web.Request) -> web.Response:
-                raise web.HTTPFound(f"{inside}/robots.txt")
-
-            async def image(request: web.Request) -> web.Response:
-                return web.Response(body=b"\xff\xd8\xff", content_type="image/jpeg")
-
-            async with (
-                loopback_app({"/robots.txt": robots, "/a.jpg": image}) as base,
-                Downloader(DownloadSettings(retries=0)) as downloader,
-            ):
-                try:
-                    await downloader.fetch(f"{base}/a.jpg")
-                except FetchRefused as exc:
-                    return exc.reason
-        return "fetched"
-
-    assert asyncio.run(fetch()) == "disallowed by robots.txt"
-    assert internal_hits == []
-
-
-def test_predictions_a_killed_review_left_half_written_are_cleared_by_the_next(tmp_path, fiftyone_env):
-    """`review --predictions` marks the dataset while it writes its fields; killed there (the
-    fields would hold two runs' predictions), the next review clears them whole."""
-    from curation.assist import FROM, PREDICTION, WRITING
-
-    os.environ.update(fiftyone_env)
-    from curation.database import fiftyone
-
-    fo = fiftyone()
-    make_tree(tmp_path / "tree")
-    data = tmp_path / "ws"
-    curate_json("import", str(tmp_path / "tree"), data=data)
-    dataset = fo.load_dataset(curate_json("review", "--no-app", data=data, env=fiftyone_env)["dataset"])
-    ids = dataset.values("id")
-    half = {sid: fo.Classification(label="happy", confidence=0.9) for sid in ids[: len(ids) // 2]}
-    dataset.set_values(PREDICTION, half, key_field="id")
-    dataset.info |= {WRITING: "/runs/new", FROM: "/runs/old"}
-    dataset.save()
-    curate_json("review", "--no-app", data=data, env=fiftyone_env)
-    dataset.reload()
-    assert WRITING not in dataset.info and FROM not in dataset.info
-    assert set(dataset.values(PREDICTION)) == {None}
-
-
-def test_a_second_build_of_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path):
-    from common.errors import WorkspaceError
-    from common.files import fresh_folder
-
-    target = tmp_path / "curated"
-    with fresh_folder(target) as building:
-        (building / "first.jpg").write_text("first")
-        with pytest.raises(WorkspaceError, match="being written by another command"), fresh_folder(target):
-            pass
-        assert (building / "first.jpg").exists()  # the refused one removed nothing of it
-    assert [p.name for p in target.iterdir()] == ["first.jpg"]
-
-
 @pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
-def test_a_full_disk_says_so_and_an_empty_export_never_replaces_the_last(tmp_path: Path):
-    """On a full disk the workspace database's error reads as one (its advice is not "move it
-    aside"); and when the database is moved aside anyway, export refuses to replace the earlier
-    export with nothing unless --allow-empty."""
+def test_curate_export_onto_a_full_disk_names_the_destination(tmp_path: Path):
     small = tmp_path / "small"
     small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)]).returncode:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)]).returncode:
         pytest.skip("cannot mount a small tmpfs here (not root?)")
     try:
-        data = small / "ws"
+        data = tmp_path / "ws"
         make_tree(tmp_path / "tree")
         for step in (("import", str(tmp_path / "tree")), ("scan",), ("dedupe",)):
             curate_json(*step, data=data)
-        exported = curate_json("export", data=data)["exported"]
-        with (small / "filler").open("wb") as filler, contextlib.suppress(OSError):  # the disk fills up
-            while True:
-                filler.write(b"\0" * 65536)
-                filler.flush()
-        line = _one_line(run_cli("curate", "dedupe", "--threshold", "3", data=data))
-        assert "No space left on device" in line and "damaged" not in line, line
-        (small / "filler").unlink()
-        (data / "curation.sqlite").rename(small / "aside.sqlite")  # what the old advice said
-        line = _one_line(run_cli("curate", "export", data=data))
-        assert line.startswith("curate: error: nothing to export") and "--allow-empty" in line, line
-        with (data / "curated" / "manifest.csv").open() as handle:
-            assert len(list(csv.DictReader(handle))) == exported  # the earlier export, whole
-        assert curate_json("export", "--allow-empty", data=data)["exported"] == 0
+        line = one_line(run_cli("curate", "export", "--out", str(small / "curated"), data=data))
+        assert "No space left on device" in line and str(small) in line and "/raw/" not in line, line
     finally:
         subprocess.run(["umount", str(small)])
+
+
+def test_a_robots_txt_redirect_to_a_name_resolving_inward_disallows(monkeypatch):
+    """A robots.txt hop to a *name* that resolves to a non-public address is refused by the
+    resolver; its rules are then unknown, so the site's images are not fetched (no address
+    inward is connected to: the resolver is fed the answer)."""
+    real = addresses.kind_of
+    monkeypatch.setattr(addresses, "kind_of", lambda a: None if a == "127.0.0.1" else real(a))
+
+    class Resolver(addresses.DefaultResolver):
+        async def resolve(self, host, port=0, family=0):
+            if host == "inside.example":
+                return [
+                    {"hostname": host, "host": "10.0.0.7", "port": port, "family": 2, "proto": 0, "flags": 0}
+                ]
+            return await super().resolve(host, port, family)
+
+    monkeypatch.setattr(addresses, "DefaultResolver", Resolver)
+
+    async def fetch() -> str:
+        async def robots(request: web.Request) -> web.Response:
+            raise web.HTTPFound("http://inside.example/robots.txt")
+
+        async def image(request: web.Request) -> web.Response:
+            return web.Response(body=b"\xff\xd8\xff", content_type="image/jpeg")
+
+        async with (
+            loopback_app({"/robots.txt": robots, "/a.jpg": image}) as base,
+            Downloader(DownloadSettings(retries=0)) as downloader,
+        ):
+            try:
+                await downloader.fetch(f"{base}/a.jpg")
+            except FetchRefused as exc:
+                return exc.reason
+        return "fetched"
+
+    assert asyncio.run(fetch()) == "disallowed by robots.txt"
+
+
+def _started(process: subprocess.Popen, port: int) -> None:
+    started = json.loads(process.stdout.readline()) if process.stdout else {}
+    assert started.get("url") == f"http://127.0.0.1:{port}", process.stderr.read() if process.stderr else ""
+
+
+def _raw_request(port: int, payload: bytes, wait: float = 60) -> str:
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        raw.sendall(payload)
+        raw.settimeout(wait)
+        return raw.recv(65536).decode(errors="replace")
+
+
+def test_serve_answers_malformed_slow_and_oversized_requests_as_json(tmp_path: Path):
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from trainer.cli import serve_main; serve_main()",
+            "prior",
+            "--no-faces",
+            "--port",
+            str(port),
+            "--json",
+            "--queue",
+            "4",
+            "--timeout",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    try:
+        _started(process, port)
+        malformed = [
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n",
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        ]
+        for payload in malformed:
+            answer = _raw_request(port, payload)
+            status_line = answer.split("\r\n", 1)[0]
+            assert " 400 " in status_line and "application/json" in answer, answer[:300]
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"POST /pre")  # and nothing more: headers never finish
+        slow.settimeout(30)
+        answer = slow.recv(4096).decode(errors="replace")
+        slow.close()
+        assert answer.startswith("HTTP/1.1 408") and '"error"' in answer, answer
+
+        async def forms(url: str) -> list[int]:
+            async with aiohttp.ClientSession() as session:
+                many = aiohttp.FormData()
+                for n in range(5):  # over --queue 4: never admissible, so not a 503
+                    many.add_field("image", b"x", filename=f"{n}.jpg")
+                statuses = [(await session.post(f"{url}/predict", data=many)).status]
+                headers = {"Content-Type": "multipart/form-data"}  # no boundary
+                statuses.append(
+                    (await session.post(f"{url}/predict", data=b"--x\r\n", headers=headers)).status
+                )
+                return statuses
+
+        assert asyncio.run(forms(f"http://127.0.0.1:{port}")) == [413, 400]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    stderr = process.stderr.read() if process.stderr else ""
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
+    assert stderr.count("serve: 400") == 3, stderr[-3000:]  # one line each
+
+
+def test_serve_on_a_busy_port_announces_nothing_and_says_why(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from trainer.cli import serve_main; serve_main()",
+                "prior",
+                "--port",
+                str(port),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    line = one_line(result)
+    assert line.startswith("serve: error: ") and "address already in use" in line.lower(), line
+    assert json.loads(result.stdout) == {"error": line.removeprefix("serve: error: "), "exit": 1}
+
+
+def test_json_on_failure_is_one_json_value_beside_the_line(tmp_path: Path):
+    missing = run_cli("curate", "scan", "--json", data=tmp_path / "nonexistent")
+    line = one_line(missing)
+    assert json.loads(missing.stdout) == {"error": line.removeprefix("curate: error: "), "exit": 1}
+    (tmp_path / "broken").mkdir()
+    broken = run_trainer("predict", str(tmp_path / "broken"), str(tmp_path), "--json")
+    line = one_line(broken)
+    assert json.loads(broken.stdout) == {"error": line.removeprefix("predict: error: "), "exit": 1}
+
+
+def test_import_lists_fifos_and_device_links_as_skipped(tmp_path: Path):
+    make_tree(tmp_path / "tree")
+    os.mkfifo(tmp_path / "tree" / "happy" / "pipe.jpg")
+    (tmp_path / "tree" / "sad" / "zero.jpg").symlink_to("/dev/zero")
+    report = curate_json("import", str(tmp_path / "tree"), data=tmp_path / "ws")
+    skipped = {Path(path).name: why for path, why in report["skipped"].items()}
+    assert skipped == {"pipe.jpg": "not a regular file", "zero.jpg": "a link out of the imported folder"}
+
+
+def test_a_split_csv_that_is_a_fifo_is_said_in_one_line(tmp_path: Path, fiftyone_env):
+    from trainer.run import PRIOR_DIR
+
+    run = tmp_path / "run"
+    shutil.copytree(PRIOR_DIR, run)
+    os.mkfifo(run / "split.csv")
+    make_tree(tmp_path / "tree")
+    curate_json("import", str(tmp_path / "tree"), data=tmp_path / "ws")
+    result = run_cli(
+        "curate",
+        "review",
+        "--no-app",
+        "--predictions",
+        str(run),
+        "--no-faces",
+        data=tmp_path / "ws",
+        env=fiftyone_env,
+        timeout=600,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]  # after FiftyOne's own lines about the dataset
+    assert line.startswith("curate: error: ") and "split.csv is not a regular file" in line, line
+
+
+def test_evaluate_names_what_it_skipped_and_a_librarys_warning_never_interrupts(tmp_path: Path):
+    data = _tiny_tree(tmp_path / "d")
+    (data / "sad" / "empty.jpg").write_bytes(b"")
+    ifd = struct.pack("<H", 1) + struct.pack("<HHII", 40095, 1, 5000, 26) + struct.pack("<I", 0)
+    buffer = io.BytesIO()  # an EXIF tag whose data runs past the file: Pillow warns about it
+    Image.new("RGB", (48, 48), (200, 10, 10)).save(
+        buffer, "JPEG", exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd
+    )
+    (data / "happy" / "broken-exif.jpg").write_bytes(buffer.getvalue())
+    for command in (
+        ("evaluate", "prior", str(data), "--no-faces"),
+        ("predict", "prior", str(data / "happy" / "broken-exif.jpg"), "--no-faces"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", f"from trainer.cli import {command[0]}_main as m; m()", *command[1:]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        )
+        assert done.returncode == 0 and "Warning" not in done.stderr + done.stdout, done.stderr[-2000:]
+        if command[0] == "evaluate":
+            assert "skipped 1 unreadable" in " ".join(done.stdout.split()), done.stdout

@@ -18,7 +18,7 @@ def run(command: str, *args: str) -> subprocess.CompletedProcess[str]:
     not once per call (5 s each); tests/test_help.py runs them as processes."""
     from trainer import cli
 
-    return invoke(getattr(cli, f"{command}_app"), command, *args)
+    return invoke(getattr(cli, f"{command.replace('-', '_')}_app"), command, *args)
 
 
 def run_json(command: str, *args: str):

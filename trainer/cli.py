@@ -239,6 +239,9 @@ def evaluate(
         print(json.dumps(result))
         return
     out.print(_metrics_table(f"{run_dir} on {data_dir}", {"evaluation": result}))
+    if result["skipped"]:
+        reasons = ", ".join(f"{why} {n}" for why, n in sorted(result["skipped"].items()))
+        out.print(f"skipped {sum(result['skipped'].values())} unreadable ({reasons}): not scored")
     if faces:
         out.print(
             f"a face in {result['coverage']:.0%} of the images ({result['no_face']} without one: not scored)"
@@ -283,14 +286,14 @@ def predict(
     out.print(table)
 
 
-export_app = typer.Typer(add_completion=False)
+export_model_app = typer.Typer(add_completion=False)
 
 
-@export_app.command(
+@export_model_app.command(
     help="Write a run's model for other runtimes: a SavedModel that reads encoded images and "
     "preprocesses them inside (TensorFlow Serving), or a .tflite of the classifier for phones."
 )
-@one_line_errors("export")
+@one_line_errors("export-model")
 def export(
     run_dir: Annotated[Path, typer.Argument(help="Run directory, its model.keras, or prior.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (replaced whole if it exists).")],
@@ -339,14 +342,15 @@ def serve(
         typer.Option(
             "--max-wait",
             min=0.01,
-            help="Longest a picture waits for its turn to be read; beyond, 503 with Retry-After.",
+            help="Longest a picture waits for its turn to be read (a burst is queued and answered); "
+            "beyond, 503 with Retry-After.",
         ),
     ] = serve_lib.Settings.max_wait_s,
     faces: FacesOpt = None,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    from aiohttp import web
+    from trainer import serve_runner
 
     quiet_tensorflow()
     run = open_run(Path(_inside(data, str(run_dir))))
@@ -354,14 +358,17 @@ def serve(
     settings = serve_lib.Settings(max_bytes=max_bytes, queue=queue, read_timeout=timeout, max_wait_s=max_wait)
     application = serve_lib.app(serve_lib.Server(run, settings, reading))
     url = f"http://{host}:{port}"
-    if as_json:
-        print(json.dumps({"run": str(run.path), "url": url, "faces": reading}), flush=True)
-    else:
+
+    def announce() -> None:  # once the port is bound: a busy port says only that it is busy
+        if as_json:
+            print(json.dumps({"run": str(run.path), "url": url, "faces": reading}), flush=True)
+            return
         where = (
             "this machine only" if host in ("127.0.0.1", "localhost", "::1") else f"every network on {host}"
         )
         out.print(f"serving {run.path} at {url} ({where}; --host to change); Ctrl-C stops", soft_wrap=True)
-    web.run_app(application, host=host, port=port, print=None, access_log=None)
+
+    serve_runner.run(application, host, port, timeout, announce)
 
 
 def train_main() -> None:
@@ -376,8 +383,8 @@ def predict_main() -> None:
     predict_app(prog_name="predict")
 
 
-def export_main() -> None:
-    export_app(prog_name="export")
+def export_model_main() -> None:
+    export_model_app(prog_name="export-model")
 
 
 def serve_main() -> None:

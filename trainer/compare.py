@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.run import data_dir_of
+from common.errors import HappysadError
+from trainer.run import MAX_CONFIG_BYTES, data_dir_of, read_settings
 
 HEADLINE = ("accuracy", "balanced_accuracy", "roc_auc")
 
@@ -23,32 +24,47 @@ class Comparison:
     delta: dict[str, float]  # on the test split, this run minus the previous one
 
 
-def previous_run(run: Path, config: dict) -> Path | None:
-    """The newest other run beside `run` trained on the same data folder."""
+def previous_run(run: Path, config: dict) -> tuple[Path, dict, dict] | None:
+    """The newest other run beside `run` trained on the same data folder: its folder, settings
+    and test figures. A folder beside it is untrusted input: one whose settings or figures
+    cannot be read is passed over."""
     found = []
     here = data_dir_of(run, config)
     for other in run.parent.iterdir():
-        cfg_path = other / "config.json"
         hidden = other.name.startswith(".")  # a run being written, or being replaced
-        if hidden or other.is_symlink() or other.resolve() == run.resolve() or not cfg_path.is_file():
+        if hidden or other.is_symlink() or other.resolve() == run.resolve() or not other.is_dir():
             continue
         try:
-            cfg = json.loads(cfg_path.read_text())
-        except (OSError, ValueError):
+            settings = read_settings(other / "config.json")
+        except HappysadError:
             continue
-        if data_dir_of(other, cfg) == here and (other / "metrics.json").is_file():
-            found.append((cfg.get("created", ""), other))
-    return max(found)[1] if found else None
+        figures = _test_figures(other / "metrics.json")
+        if figures is not None and data_dir_of(other, settings) == here:
+            found.append((str(settings.get("created", "")), str(other), settings, figures))
+    if not found:
+        return None
+    _, path, settings, figures = max(found, key=lambda f: f[:2])
+    return Path(path), settings, figures
+
+
+def _test_figures(path: Path) -> dict | None:
+    """metrics.json's test figures, or None when it is missing, too large, or not a run's."""
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return None
+        test = json.loads(path.read_text()).get("test")
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return None
+    return test if isinstance(test, dict) else None
 
 
 def compare(run: Path, config: dict, results: dict[str, dict]) -> Comparison | None:
     previous = previous_run(run, config)
     if previous is None:
         return None
-    before = json.loads((previous / "metrics.json").read_text()).get("test", {})
-    old_config = json.loads((previous / "config.json").read_text())
-    same = old_config.get("data_fingerprint") == config["data_fingerprint"]
-    return Comparison(str(previous), same, delta(results["test"], before))
+    path, settings, figures = previous
+    same = settings.get("data_fingerprint") == config["data_fingerprint"]
+    return Comparison(str(path), same, delta(results["test"], figures))
 
 
 def delta(mine: dict, theirs: dict) -> dict[str, float]:

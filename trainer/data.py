@@ -202,7 +202,8 @@ def shape_of(paths: list[str], sample: int = 256) -> Shape:
             with Image.open(path) as img:  # the header only: no decoding
                 sides.append(min(img.size))
                 gray += img.mode in GRAY_MODES
-        except (OSError, ValueError):  # not an image (a workspace's junk): not part of its shape
+        # not an image, or a bomb (a workspace's junk): not part of its shape
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
             continue
     if not sides:
         raise DataError("no readable images to take the input shape from")

@@ -1,4 +1,4 @@
-"""`export`: a run's model for other runtimes, with no happysad code needed to use it.
+"""`export-model`: a run's model for other runtimes, with no happysad code needed to use it.
 
 - SavedModel: the serving signature takes encoded image bytes (a batch of strings) and does the
   run's preprocessing inside: the trainer's decoder (`data.decode`, TensorFlow ops only),
@@ -18,7 +18,8 @@ import json
 from enum import Enum
 from pathlib import Path
 
-from common.files import fresh_folder
+from common.errors import first_line
+from common.files import fresh_folder, replaceable
 from common.tf_runtime import muted
 from trainer import data, models
 from trainer.run import Run
@@ -110,14 +111,27 @@ def _float32_copy(run: Run):
     return bare
 
 
+def _save(module, folder: Path) -> None:
+    """tf.saved_model.save, its write errors (a full disk is a ResourceExhaustedError, not an
+    OSError) said in one line; the half-written folder is dropped by fresh_folder."""
+    import tensorflow as tf
+
+    try:
+        tf.saved_model.save(module, str(folder), signatures={SIGNATURE: module.serve})
+    except tf.errors.OpError as exc:
+        raise OSError(f"could not write the SavedModel: {first_line(exc.message)}") from None
+
+
 def export(run: Run, fmt: Format, out: Path) -> list[str]:
-    """Write the export into `out` (built beside and swapped in whole); returns its files."""
+    """Write the export into `out` (built beside and swapped in whole); returns its files.
+    `out` must be new, empty or an earlier export (its happysad.json): it is replaced whole."""
     import tensorflow as tf
 
     with fresh_folder(out) as building:
+        replaceable(out, DESCRIPTION, "model export")
         if fmt is Format.savedmodel:
             module = _classifier(run)
-            tf.saved_model.save(module, str(building), signatures={SIGNATURE: module.serve})
+            _save(module, building)
         else:
             converter = tf.lite.TFLiteConverter.from_keras_model(_float32_copy(run))
             with muted(1, 2):  # the converter prints its graph's tensors below Python

@@ -7,18 +7,36 @@ trains about 1.4× faster at the same accuracy. The output layer stays float32.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 
 
-def cpu_computes_bfloat16() -> bool:
+def _cpuinfo(key: str) -> str:
+    """The first value of `key` in /proc/cpuinfo ("" where there is none)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
-    lines = [line for line in text.splitlines() if line.startswith("flags")]
-    return bool(lines) and bool(CPU_BF16_FLAGS & set(lines[0].split(":", 1)[1].split()))
+        return ""
+    lines = [line for line in text.splitlines() if line.split(":", 1)[0].strip() == key]
+    return lines[0].split(":", 1)[1].strip() if lines else ""
+
+
+def cpu_computes_bfloat16() -> bool:
+    return bool(CPU_BF16_FLAGS & set(_cpuinfo("flags").split()))
+
+
+def processor() -> str:
+    """The processor's name and what decides training speed here, for every figure printed
+    beside it: a figure from an AVX-512 BF16 / AMX machine is about 3x one from an AVX2-only one."""
+    flags = set(_cpuinfo("flags").split())
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    bf16 = ", ".join(
+        name for name, flag in (("AVX-512 BF16", "avx512_bf16"), ("AMX", "amx_bf16")) if flag in flags
+    )
+    name = _cpuinfo("model name") or "unknown processor"
+    return f"{name} ({simd}; {bf16 or 'no AVX-512 BF16, no AMX'}; {os.cpu_count()} cores)"
 
 
 def choose_policy(mixed_precision: bool | None, gpus: int) -> str:

@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.errors import first_line
 from common.labels import is_label
 from trainer.data import COLOR_MODES, MAX_IMAGE_SIZE, DataError, channels_of
 
@@ -76,10 +77,24 @@ class Run:
 def data_dir_of(run: Path, config: dict) -> Path | None:
     """The folder a run was trained on. Recorded relative to the run as well, so the runs of a
     copied or moved workspace point into it (its export) rather than into the original's."""
-    relative = config.get("data_dir_from_run")
-    if relative and (run / relative).is_dir():
+    relative, recorded = config.get("data_dir_from_run"), config.get("data_dir")
+    if isinstance(relative, str) and relative and (run / relative).is_dir():
         return (run / relative).resolve()
-    return Path(config["data_dir"]) if config.get("data_dir") else None
+    return Path(recorded) if isinstance(recorded, str) and recorded else None
+
+
+def read_settings(config: Path) -> dict:
+    """A run's config.json as a dict; DataError when it is too large, unreadable, nested past
+    what the parser can follow, or not an object (a run folder is untrusted input)."""
+    try:
+        if config.stat().st_size > MAX_CONFIG_BYTES:
+            raise DataError(f"{config} is not a run's settings (over {MAX_CONFIG_BYTES} bytes)")
+        settings = json.loads(config.read_text())
+    except (ValueError, OSError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+        raise DataError(f"{config} is unreadable ({first_line(exc)})") from None
+    if not isinstance(settings, dict):
+        raise DataError(f"{config} is not a run's settings (a JSON {type(settings).__name__}, not an object)")
+    return settings
 
 
 def open_run(target: Path) -> Run:
@@ -90,13 +105,8 @@ def open_run(target: Path) -> Run:
     config = folder / "config.json"
     if not (folder / "model.keras").is_file() or not config.is_file():
         raise DataError(f"{target} is not a training run (no model.keras and config.json)")
-    try:
-        if config.stat().st_size > MAX_CONFIG_BYTES:
-            raise DataError(f"{config} is not a run's settings (over {MAX_CONFIG_BYTES} bytes)")
-        settings = json.loads(config.read_text())
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{config} is unreadable ({exc})") from None
-    missing = [key for key in NEEDED if key not in (settings if isinstance(settings, dict) else {})]
+    settings = read_settings(config)
+    missing = [key for key in NEEDED if key not in settings]
     if missing:
         raise DataError(f"{config} lacks {', '.join(missing)}: a broken run, or one from an older version")
     wrong = _invalid(settings)

@@ -22,9 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
+import aiohttp
 import numpy as np
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from common.errors import first_line
 from common.images import UPRIGHT_TURNS, ImageRejected, orientation, upright
 from curation.scan import NOT_IMAGE
 from trainer import data
@@ -44,9 +47,10 @@ class Settings:
     max_wait: float = 0.005  # seconds the first input of a batch waits for company
     queue: int = 256  # images in the house at most (decoding, waiting, scored); beyond, 503
     readers: int = os.cpu_count() or 2  # pictures decoded and searched for faces at once: one a core
-    # the longest a picture waits for a reader; beyond, 503 (a face run on 2 cores reads about 16
-    # pictures a second: 32 clients at once would otherwise wait about 2 s each)
-    max_wait_s: float = 1.0
+    # the longest a picture waits for a reader; beyond, 503. Long enough to answer a burst rather
+    # than shed it: a face run on 2 AVX2-only cores reads about 5 pictures a second, so 16 at once
+    # wait up to about 3 s and 128 about 25 s; --queue bounds the house, not this wait
+    max_wait_s: float = 30.0
     read_timeout: float = 30.0  # seconds a client may take to send its request
 
 
@@ -226,21 +230,32 @@ def _error(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers)
 
 
-async def _uploads(request: web.Request, settings: Settings) -> list[tuple[str, bytes]]:
-    """(name, bytes) of each uploaded image: the body, or a form's `image` fields."""
-    if request.content_type.startswith("multipart/"):
+async def _form(request: web.Request, settings: Settings) -> list[tuple[str, bytes]]:
+    """(name, bytes) of a multipart form's `image` fields: at most `settings.queue` of them (more
+    could never be admitted at once, so they are 413, not a 503 that no retry gets past)."""
+    try:  # a form without a boundary is a ValueError here
         reader = await request.multipart()
         found = []
         while (part := await reader.next()) is not None:
             if getattr(part, "name", None) != "image":
                 continue
+            if len(found) == settings.queue:
+                raise Rejected(413, f"over {settings.queue} images in one request (--queue)")
             body = await part.read(decode=False)
             if len(body) > settings.max_bytes:
                 raise Rejected(413, f"over {settings.max_bytes} bytes")
             found.append((part.filename or "image", bytes(body)))
-        if not found:
-            raise Rejected(400, "no `image` field in the form")
-        return found
+    except (ValueError, AssertionError, HttpProcessingError, aiohttp.ClientPayloadError) as exc:  # unparsable
+        raise Rejected(400, f"a malformed multipart form ({first_line(exc)[:120]})") from None
+    if not found:
+        raise Rejected(400, "no `image` field in the form")
+    return found
+
+
+async def _uploads(request: web.Request, settings: Settings) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each uploaded image: the body, or a form's `image` fields."""
+    if request.content_type.startswith("multipart/"):
+        return await _form(request, settings)
     body = await request.read()
     if len(body) > settings.max_bytes:
         raise Rejected(413, f"over {settings.max_bytes} bytes")

@@ -1,0 +1,403 @@
+"""Audits one and two (tests/test_hostile.py has the third). A corpus of hostile and odd inputs through the whole loop: collect → scan → dedupe → export →
+train → predict → review --predictions. No command may print a traceback; where one cannot go
+on it says so in one line with exit 1; every odd file is flagged with a reason; nothing leaves
+raw/ or the manifest. Then each hostile case the audits found, a test each: files only
+TensorFlow refuses, endless or huge files, crafted runs, another database, a full disk,
+redirects inward, slow and absurd requests, two commands at once, a kill mid-write."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiohttp import web
+from PIL import Image
+
+from collector import addresses
+from collector.downloader import Downloader, DownloadSettings, FetchRefused
+from tests.conftest import LiveSite, curate_json, loopback_app, run_cli, run_collect
+from tests.curation_data import make_tree
+from tests.hostile_checks import clean, one_line, raw_digests
+from tests.test_trainer import run as run_trainer
+from tests.trainer_data import undecodable
+
+ODD = {  # file → how a later stage must treat it: (scan flag or None, training skip or None)
+    "happy/lab.tif": ("corrupt", None),
+    "sad/palette.bmp": (None, None),  # 8-bit: TensorFlow reads it
+    **{f"sad/{name}": ("undecodable", None) for name in undecodable()},  # Pillow reads them, TF does not
+    "sad/empty.jpg": ("not_image", None),
+    "sad/cmyk.jpg": (None, None),  # odd but fine: converted
+    "sad/sixteen-bit.png": (None, None),
+    "happy/fraction-exif.jpg": (None, None),
+}
+
+
+def _odd_files(root: Path) -> None:
+    Image.new("LAB", (96, 96), (50, 10, 10)).save(root / "happy" / "lab.tif")
+    rng = np.random.default_rng(1)  # noise, so that no two odd files are near-duplicates
+    for name, payload in undecodable().items():
+        (root / "sad" / name).write_bytes(payload)
+    Image.fromarray(rng.integers(0, 8, (96, 96), dtype=np.uint8), "P").save(root / "sad" / "palette.bmp")
+    (root / "sad" / "empty.jpg").write_bytes(b"")
+    Image.fromarray(rng.integers(0, 256, (96, 96, 4), dtype=np.uint8), "CMYK").save(root / "sad" / "cmyk.jpg")
+    wide = rng.integers(0, 65535, (96, 96), dtype=np.uint16)
+    Image.fromarray(wide).save(root / "sad" / "sixteen-bit.png")
+    ifd = struct.pack("<HHHII", 1, 0x0112, 5, 1, 26) + struct.pack("<III", 0, 3, 2)  # orientation 3/2
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 96), (200, 10, 10)).save(
+        buffer, "JPEG", exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd
+    )
+    (root / "happy" / "fraction-exif.jpg").write_bytes(buffer.getvalue())
+
+
+def _manifest(data: Path) -> list[tuple]:
+    with sqlite3.connect(data / "collection.sqlite") as db:
+        return db.execute("SELECT url, status, reason, path, sha256 FROM candidates ORDER BY id").fetchall()
+
+
+def test_hostile_corpus_through_the_whole_loop(live: LiveSite, tmp_path: Path, fiftyone_env):
+    data = tmp_path / "ws"
+    collected = run_collect("hostile", "--label", "happy", "--engine", "page", "--endpoint",
+                            f"{live.url}/faults.html", "--retries", "1", "--timeout", "2", "--json", data=data)  # fmt: skip
+    summary = json.loads(clean(collected))
+    assert summary["ok"] > 0 and summary["filtered"] > 0 and summary["failed"] > 0
+    manifest = _manifest(data)
+    assert all(reason for _, status, reason, _, _ in manifest if status in ("failed", "filtered"))
+
+    root = tmp_path / "tree"
+    make_tree(root)
+    _odd_files(root)
+    clean(run_cli("curate", "import", str(root), "--json", data=data))
+    raw = raw_digests(data)
+
+    clean(run_cli("curate", "scan", "--json", data=data))
+    from curation.catalog import Catalog
+
+    with Catalog(data) as catalog:
+        by_name = {Path(r["source"] or "").name: r for r in catalog.rows() if r["origin"] == "import"}
+    for name, (flag, _) in ODD.items():
+        row = by_name[Path(name).name]
+        assert row["flag"] == flag, (name, row["flag"], row["reason"])
+        if flag:
+            assert row["reason"], name  # flagged with a reason
+
+    clean(run_cli("curate", "dedupe", "--json", data=data))
+    exported = json.loads(clean(run_cli("curate", "export", "--json", data=data)))
+    assert exported["exported"] > 10
+
+    run_dir = tmp_path / "run"
+    trained = run_trainer("train", str(data / "curated"), "--out", str(run_dir), "--epochs", "1",
+                          "--image-size", "32", "--json")  # fmt: skip
+    result = json.loads(clean(trained))
+    assert result["skipped"] == {}  # what the trainer cannot read was flagged by scan, never exported
+
+    odd_raw = [
+        str(data / row["path"]) for name, row in by_name.items() if name in {Path(n).name for n in ODD}
+    ]
+    predicted = json.loads(clean(run_trainer("predict", str(run_dir), *odd_raw, "--json")))
+    notes = {Path(p["path"]).name: p["error"] for p in predicted}
+    assert len(notes) == len(ODD)
+    for name, (flag, skip) in ODD.items():
+        note = notes[Path(by_name[Path(name).name]["path"]).name]
+        assert bool(note) == bool(flag or skip), (name, note)  # unreadable ones say why, the rest are scored
+
+    odd_only = tmp_path / "odd-only"
+    for label in ("happy", "sad"):
+        (odd_only / label).mkdir(parents=True)
+    (odd_only / "happy" / "x.jpg").write_bytes(b"<html>not an image</html>")
+    cannot = run_trainer("evaluate", str(run_dir), str(odd_only))
+    assert (
+        len(clean(cannot, code=1).strip().splitlines()) == 0 and len(cannot.stderr.strip().splitlines()) == 1
+    )
+
+    clean(run_cli("curate", "review", "--no-app", "--predictions", str(run_dir), "--json", data=data,
+                   env=fiftyone_env))  # fmt: skip
+
+    assert raw_digests(data) == raw  # nothing in raw/ changed or went
+    assert _manifest(data) == manifest  # nor in the manifest
+
+
+def _predict_peak(*args: str) -> tuple[int, list[dict]]:
+    """`predict` in a fresh process: its peak resident memory (MB) and its answers."""
+    code = (
+        "import json, resource, sys\n"
+        "from trainer.cli import predict_main\n"
+        "try:\n    predict_main()\n"
+        "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *args, "--json"], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stderr.strip().splitlines()[-1]), json.loads(done.stdout)
+
+
+def test_an_animated_gif_costs_one_frame_and_odd_files_are_judged_before_reading(tmp_path: Path):
+    """3,000 frames decoded whole are 1.4 GB (TensorFlow's GIF decoder does that): predict reads
+    the first frame only. A FIFO named .jpg and a link to /dev/zero are refused unread."""
+    frames = [Image.new("L", (400, 400), shade) for shade in (30, 220)] * 1500
+    frames[0].save(tmp_path / "long.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "still.gif")
+    os.mkfifo(tmp_path / "fifo.jpg")
+    (tmp_path / "zero.jpg").symlink_to("/dev/zero")
+    odd = [str(tmp_path / n) for n in ("fifo.jpg", "zero.jpg")]
+    still, _ = _predict_peak("prior", str(tmp_path / "still.gif"), "--no-faces")
+    long, answers = _predict_peak("prior", str(tmp_path / "long.gif"), *odd, "--no-faces")
+    _, read_for_faces = _predict_peak("prior", *odd)  # a face model looks at the files first: unread too
+    assert [a["error"] for a in read_for_faces] == ["not a regular file"] * 2
+    assert long - still < 300, (still, long)
+    assert answers[0]["label"] in ("happy", "sad")
+    assert [a["error"] for a in answers[1:]] == ["not a regular file"] * 2
+
+
+def test_urls_only_writes_what_was_read_when_the_page_stops_loading(live: LiveSite, tmp_path: Path):
+    """The page's HTML was read (and its candidates found) before the browser's load failed:
+    they are written, with a note, instead of lost."""
+    out = tmp_path / "candidates.parquet"
+    result = run_collect("page", "--engine", "page", "--endpoint", f"{live.url}/stops-loading.html",
+                         "--limit", "100", "--urls-only", str(out), "--json", data=tmp_path / "ws")  # fmt: skip
+    summary = json.loads(clean(result))
+    assert summary["candidates"] >= 7 and "503" in summary["stopped"]
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out).num_rows == summary["candidates"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"labels": ["happy"]}, {"labels": "happy"}, {"labels": ["happy", "../sad"]}, {"image_size": -1},
+     {"image_size": 0}, {"image_size": "big"}, {"image_size": 100000}, {"threshold": None},
+     {"color_mode": "cmyk"}, {"arch": "lambda"}, {"labels": ["happy", "sad", "calm"]}, "padded model"],
+)  # fmt: skip
+def test_a_crafted_run_folder_is_one_line_never_a_traceback(tmp_path: Path, change):
+    """A run folder is untrusted input: each bad setting is refused by name, in one line."""
+    import shutil
+    import zipfile
+
+    from trainer.run import PRIOR_DIR
+
+    run = tmp_path / "run"
+    shutil.copytree(PRIOR_DIR, run)
+    config = json.loads((run / "config.json").read_text())
+    if change == "padded model":  # the architecture inside model.keras, padded to 2 MB
+        with (
+            zipfile.ZipFile(PRIOR_DIR / "model.keras") as original,
+            zipfile.ZipFile(run / "model.keras", "w") as out,
+        ):
+            for item in original.infolist():
+                body = original.read(item)
+                out.writestr(item, body + b" " * 2 * 2**20 if item.filename == "config.json" else body)
+    else:
+        (run / "config.json").write_text(json.dumps(config | change))
+    Image.new("L", (48, 48), 128).save(tmp_path / "face.png")
+    result = run_trainer("predict", str(run), str(tmp_path / "face.png"), "--no-faces")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("predict: error: ")
+
+
+def test_options_out_of_range_are_refused_at_once(tmp_path: Path):
+    """No silent hours: an absurd size or fold count, or a port that cannot be, ends at once."""
+    from tests.trainer_data import make_tree as faces_tree
+
+    data = faces_tree(tmp_path / "d", per_label=6)
+    huge = run_trainer("train", str(data), "--image-size", "100000")
+    assert huge.returncode == 2 and "--image-size" in huge.stderr
+    folds = run_trainer(
+        "train", str(data), "--out", str(tmp_path / "r"), "--cross-fit", "1000", "--epochs", "1"
+    )
+    assert folds.returncode == 1 and "too few images" in folds.stderr, folds.stderr[-2000:]
+    assert not (tmp_path / "r").exists()
+    port = run_cli("curate", "review", "--port", "70000", data=tmp_path / "ws")
+    assert port.returncode == 2 and "--port" in port.stderr and "Traceback" not in port.stderr
+
+
+def test_a_workspace_inside_another_workspaces_raw_is_refused(live: LiveSite, tmp_path: Path):
+    data = tmp_path / "ws"
+    make_tree(tmp_path / "tree")
+    clean(run_cli("curate", "import", str(tmp_path / "tree"), data=data))
+    raw = raw_digests(data)
+    inside = data / "raw" / "happy" / "nested"
+    result = run_collect("x", "--endpoint", f"{live.url}/images/search", "--limit", "1", data=inside)
+    assert result.returncode == 1 and "inside the raw/ of the workspace" in result.stderr
+    assert raw_digests(data) == raw and not inside.exists()
+
+
+@pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
+def test_a_full_disk_during_train_is_one_line_and_leaves_nothing_behind(tmp_path: Path):
+    from tests.trainer_data import make_tree as faces_tree
+
+    data = faces_tree(tmp_path / "d", per_label=10)
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(small)]).returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root?)")
+    try:
+        result = run_trainer("train", str(data), "--out", str(small / "run"), "--arch", "seed", "--epochs", "1",
+                             "--image-size", "32")  # fmt: skip
+        (line,) = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and "No space left on device" in line
+        assert list(small.iterdir()) == []  # no half-built run, no lock
+    finally:
+        subprocess.run(["umount", str(small)])
+
+
+def test_a_run_file_naming_a_fifo_is_not_read(tmp_path: Path):
+    """split.csv names the files a run read; one that is now a FIFO is skipped, not waited on."""
+    from curation.assist import _sha256
+
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "real.jpg").write_bytes(b"bytes")
+    assert _sha256(tmp_path / "pipe.jpg") is None
+    assert _sha256(tmp_path / "real.jpg") == hashlib.sha256(b"bytes").hexdigest()
+
+
+def test_a_database_service_of_another_directory_is_refused(tmp_path, fiftyone_env):
+    """FiftyOne attaches to the mongod already running (the tests' own, for fiftyone_env's
+    directory) whatever FIFTYONE_DATABASE_DIR says: a command configured for another directory
+    stops before writing, naming both."""
+    other = tmp_path / "other-db"
+    (tmp_path / "ws").mkdir()
+    env = {**fiftyone_env, "FIFTYONE_DATABASE_DIR": str(other)}
+    result = run_cli("curate", "review", "--no-app", "--json", data=tmp_path / "ws", env=env)
+    assert result.returncode == 1, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert json.loads(result.stdout) == {"error": line.removeprefix("curate: error: "), "exit": 1}
+    assert fiftyone_env["FIFTYONE_DATABASE_DIR"] in line and str(other) in line
+    assert line.startswith("curate: error: FiftyOne reached a database service that keeps its data in")
+
+
+def test_two_reviews_at_once_both_succeed_with_json_alone_on_stdout(tmp_path, fiftyone_env):
+    import json
+    import subprocess
+    import sys
+
+    processes = []
+    for n in range(2):
+        make_tree(tmp_path / f"tree{n}")
+        curate_json("import", str(tmp_path / f"tree{n}"), data=tmp_path / f"ws{n}")
+        command = "from curation.cli import main; main()"
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(tmp_path / f"ws{n}")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **fiftyone_env},
+        ))  # fmt: skip
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-2000:]
+        assert json.loads(stdout)["added"] > 0  # one JSON value, nothing else
+
+
+def test_a_robots_txt_redirect_to_a_non_public_address_is_never_followed(monkeypatch):
+    """robots.txt is fetched under the same guard as images: a public host (127.0.0.1 here)
+    whose robots.txt redirects to an internal one (a server of ours on 127.0.0.2) gets no
+    request sent there; its rules are then unknown, so its images are not fetched."""
+    real = addresses.kind_of
+    monkeypatch.setattr(addresses, "kind_of", lambda a: None if a == "127.0.0.1" else real(a))
+    internal_hits: list[str] = []
+
+    async def internal(request: web.Request) -> web.Response:
+        internal_hits.append(request.path)
+        return web.Response(text="User-agent: *\nAllow: /\n")
+
+    async def fetch() -> str:
+        async with loopback_app({"/robots.txt": internal}, host="127.0.0.2") as inside:
+
+            async def robots(request: web.Request) -> web.Response:
+                raise web.HTTPFound(f"{inside}/robots.txt")
+
+            async def image(request: web.Request) -> web.Response:
+                return web.Response(body=b"\xff\xd8\xff", content_type="image/jpeg")
+
+            async with (
+                loopback_app({"/robots.txt": robots, "/a.jpg": image}) as base,
+                Downloader(DownloadSettings(retries=0)) as downloader,
+            ):
+                try:
+                    await downloader.fetch(f"{base}/a.jpg")
+                except FetchRefused as exc:
+                    return exc.reason
+        return "fetched"
+
+    assert asyncio.run(fetch()) == "disallowed by robots.txt"
+    assert internal_hits == []
+
+
+def test_predictions_a_killed_review_left_half_written_are_cleared_by_the_next(tmp_path, fiftyone_env):
+    """`review --predictions` marks the dataset while it writes its fields; killed there (the
+    fields would hold two runs' predictions), the next review clears them whole."""
+    from curation.assist import FROM, PREDICTION, WRITING
+
+    os.environ.update(fiftyone_env)
+    from curation.database import fiftyone
+
+    fo = fiftyone()
+    make_tree(tmp_path / "tree")
+    data = tmp_path / "ws"
+    curate_json("import", str(tmp_path / "tree"), data=data)
+    dataset = fo.load_dataset(curate_json("review", "--no-app", data=data, env=fiftyone_env)["dataset"])
+    ids = dataset.values("id")
+    half = {sid: fo.Classification(label="happy", confidence=0.9) for sid in ids[: len(ids) // 2]}
+    dataset.set_values(PREDICTION, half, key_field="id")
+    dataset.info |= {WRITING: "/runs/new", FROM: "/runs/old"}
+    dataset.save()
+    curate_json("review", "--no-app", data=data, env=fiftyone_env)
+    dataset.reload()
+    assert WRITING not in dataset.info and FROM not in dataset.info
+    assert set(dataset.values(PREDICTION)) == {None}
+
+
+def test_a_second_build_of_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path):
+    from common.errors import WorkspaceError
+    from common.files import fresh_folder
+
+    target = tmp_path / "curated"
+    with fresh_folder(target) as building:
+        (building / "first.jpg").write_text("first")
+        with pytest.raises(WorkspaceError, match="being written by another command"), fresh_folder(target):
+            pass
+        assert (building / "first.jpg").exists()  # the refused one removed nothing of it
+    assert [p.name for p in target.iterdir()] == ["first.jpg"]
+
+
+@pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
+def test_a_full_disk_says_so_and_an_empty_export_never_replaces_the_last(tmp_path: Path):
+    """On a full disk the workspace database's error reads as one (its advice is not "move it
+    aside"); and when the database is moved aside anyway, export refuses to replace the earlier
+    export with nothing unless --allow-empty."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)]).returncode:
+        pytest.skip("cannot mount a small tmpfs here (not root?)")
+    try:
+        data = small / "ws"
+        make_tree(tmp_path / "tree")
+        for step in (("import", str(tmp_path / "tree")), ("scan",), ("dedupe",)):
+            curate_json(*step, data=data)
+        exported = curate_json("export", data=data)["exported"]
+        with (small / "filler").open("wb") as filler, contextlib.suppress(OSError):  # the disk fills up
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        line = one_line(run_cli("curate", "dedupe", "--threshold", "3", data=data))
+        assert "No space left on device" in line and "damaged" not in line, line
+        (small / "filler").unlink()
+        (data / "curation.sqlite").rename(small / "aside.sqlite")  # what the old advice said
+        line = one_line(run_cli("curate", "export", data=data))
+        assert line.startswith("curate: error: nothing to export") and "--allow-empty" in line, line
+        with (data / "curated" / "manifest.csv").open() as handle:
+            assert len(list(csv.DictReader(handle))) == exported  # the earlier export, whole
+        assert curate_json("export", "--allow-empty", data=data)["exported"] == 0
+    finally:
+        subprocess.run(["umount", str(small)])
