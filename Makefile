@@ -30,10 +30,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Two workers, one a core: on this 2-core machine the suite is CPU-bound (a third worker took
-# 520 s against two's 500 s). A test file stays on one worker, so its module fixtures (the demo
-# run, a trained model) are built once; files go out in collection order, the demo's first
-# (tests/conftest.py), not largest-first.
+# Two workers, one a core: on a 2-core machine the suite is CPU-bound (a third worker took
+# 520 s against two's 500 s on the AMX machine). A test file stays on one worker, so its module
+# fixtures (the demo run, a trained model) are built once; files go out in collection order, the
+# demo's first (tests/conftest.py), not largest-first. On a 2-core AVX2-only AMD EPYC: 22 min,
+# the demo's fixture 13.5 min of it on one worker.
 test: browser lint
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 

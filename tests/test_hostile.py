@@ -21,14 +21,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from PIL import Image
 
 from collector import addresses
-from collector.downloader import Downloader, DownloadSettings, FetchRefused
-from tests.conftest import _free_port, curate_json, loopback_app, run_cli
+from tests.conftest import _free_port, curate_json, run_cli
 from tests.curation_data import make_tree
-from tests.hostile_checks import clean, one_line, raw_digests
+from tests.hostile_checks import clean, fetch_behind_robots, one_line, raw_digests, small_disk
 from tests.test_trainer import run as run_trainer
 
 
@@ -196,13 +194,8 @@ def test_a_crafted_run_beside_trains_out_is_passed_over(tmp_path: Path, crafted)
     assert json.loads(clean(result))["compared_to"] is None
 
 
-@pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
 def test_a_full_disk_during_the_savedmodel_export_is_one_line_and_keeps_the_last(tmp_path: Path):
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(small)]).returncode:
-        pytest.skip("cannot mount a small tmpfs here (not root?)")
-    try:
+    with small_disk(tmp_path / "small", "400k") as small:
         earlier = small / "exported"
         earlier.mkdir()
         (earlier / "happysad.json").write_text("{}")  # an earlier export's marker
@@ -210,25 +203,16 @@ def test_a_full_disk_during_the_savedmodel_export_is_one_line_and_keeps_the_last
         assert line.startswith("export-model: error: ") and "No space left on device" in line, line
         assert [p.name for p in small.iterdir()] == ["exported"]  # nothing half-written beside it
         assert [p.name for p in earlier.iterdir()] == ["happysad.json"]
-    finally:
-        subprocess.run(["umount", str(small)])
 
 
-@pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
 def test_curate_export_onto_a_full_disk_names_the_destination(tmp_path: Path):
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)]).returncode:
-        pytest.skip("cannot mount a small tmpfs here (not root?)")
-    try:
+    with small_disk(tmp_path / "small", "64k") as small:
         data = tmp_path / "ws"
         make_tree(tmp_path / "tree")
         for step in (("import", str(tmp_path / "tree")), ("scan",), ("dedupe",)):
             curate_json(*step, data=data)
         line = one_line(run_cli("curate", "export", "--out", str(small / "curated"), data=data))
         assert "No space left on device" in line and str(small) in line and "/raw/" not in line, line
-    finally:
-        subprocess.run(["umount", str(small)])
 
 
 def test_a_robots_txt_redirect_to_a_name_resolving_inward_disallows(monkeypatch):
@@ -247,25 +231,7 @@ def test_a_robots_txt_redirect_to_a_name_resolving_inward_disallows(monkeypatch)
             return await super().resolve(host, port, family)
 
     monkeypatch.setattr(addresses, "DefaultResolver", Resolver)
-
-    async def fetch() -> str:
-        async def robots(request: web.Request) -> web.Response:
-            raise web.HTTPFound("http://inside.example/robots.txt")
-
-        async def image(request: web.Request) -> web.Response:
-            return web.Response(body=b"\xff\xd8\xff", content_type="image/jpeg")
-
-        async with (
-            loopback_app({"/robots.txt": robots, "/a.jpg": image}) as base,
-            Downloader(DownloadSettings(retries=0)) as downloader,
-        ):
-            try:
-                await downloader.fetch(f"{base}/a.jpg")
-            except FetchRefused as exc:
-                return exc.reason
-        return "fetched"
-
-    assert asyncio.run(fetch()) == "disallowed by robots.txt"
+    assert asyncio.run(fetch_behind_robots("http://inside.example/robots.txt")) == "disallowed by robots.txt"
 
 
 def _started(process: subprocess.Popen, port: int) -> None:

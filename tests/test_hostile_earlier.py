@@ -27,10 +27,9 @@ from aiohttp import web
 from PIL import Image
 
 from collector import addresses
-from collector.downloader import Downloader, DownloadSettings, FetchRefused
 from tests.conftest import LiveSite, curate_json, loopback_app, run_cli, run_collect
 from tests.curation_data import make_tree
-from tests.hostile_checks import clean, one_line, raw_digests
+from tests.hostile_checks import clean, fetch_behind_robots, one_line, raw_digests, small_disk
 from tests.test_trainer import run as run_trainer
 from tests.trainer_data import undecodable
 
@@ -183,7 +182,6 @@ def test_urls_only_writes_what_was_read_when_the_page_stops_loading(live: LiveSi
 )  # fmt: skip
 def test_a_crafted_run_folder_is_one_line_never_a_traceback(tmp_path: Path, change):
     """A run folder is untrusted input: each bad setting is refused by name, in one line."""
-    import shutil
     import zipfile
 
     from trainer.run import PRIOR_DIR
@@ -235,23 +233,16 @@ def test_a_workspace_inside_another_workspaces_raw_is_refused(live: LiveSite, tm
     assert raw_digests(data) == raw and not inside.exists()
 
 
-@pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
 def test_a_full_disk_during_train_is_one_line_and_leaves_nothing_behind(tmp_path: Path):
     from tests.trainer_data import make_tree as faces_tree
 
     data = faces_tree(tmp_path / "d", per_label=10)
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(small)]).returncode:
-        pytest.skip("cannot mount a small tmpfs here (not root?)")
-    try:
+    with small_disk(tmp_path / "small", "300k") as small:
         result = run_trainer("train", str(data), "--out", str(small / "run"), "--arch", "seed", "--epochs", "1",
                              "--image-size", "32")  # fmt: skip
         (line,) = result.stderr.strip().splitlines()
         assert result.returncode == 1 and "No space left on device" in line
         assert list(small.iterdir()) == []  # no half-built run, no lock
-    finally:
-        subprocess.run(["umount", str(small)])
 
 
 def test_a_run_file_naming_a_fifo_is_not_read(tmp_path: Path):
@@ -313,22 +304,7 @@ def test_a_robots_txt_redirect_to_a_non_public_address_is_never_followed(monkeyp
 
     async def fetch() -> str:
         async with loopback_app({"/robots.txt": internal}, host="127.0.0.2") as inside:
-
-            async def robots(request: web.Request) -> web.Response:
-                raise web.HTTPFound(f"{inside}/robots.txt")
-
-            async def image(request: web.Request) -> web.Response:
-                return web.Response(body=b"\xff\xd8\xff", content_type="image/jpeg")
-
-            async with (
-                loopback_app({"/robots.txt": robots, "/a.jpg": image}) as base,
-                Downloader(DownloadSettings(retries=0)) as downloader,
-            ):
-                try:
-                    await downloader.fetch(f"{base}/a.jpg")
-                except FetchRefused as exc:
-                    return exc.reason
-        return "fetched"
+            return await fetch_behind_robots(f"{inside}/robots.txt")
 
     assert asyncio.run(fetch()) == "disallowed by robots.txt"
     assert internal_hits == []
@@ -371,16 +347,11 @@ def test_a_second_build_of_the_same_folder_is_refused_while_the_first_runs(tmp_p
     assert [p.name for p in target.iterdir()] == ["first.jpg"]
 
 
-@pytest.mark.skipif(shutil.which("mount") is None, reason="needs mount")
 def test_a_full_disk_says_so_and_an_empty_export_never_replaces_the_last(tmp_path: Path):
     """On a full disk the workspace database's error reads as one (its advice is not "move it
     aside"); and when the database is moved aside anyway, export refuses to replace the earlier
     export with nothing unless --allow-empty."""
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)]).returncode:
-        pytest.skip("cannot mount a small tmpfs here (not root?)")
-    try:
+    with small_disk(tmp_path / "small", "3m") as small:
         data = small / "ws"
         make_tree(tmp_path / "tree")
         for step in (("import", str(tmp_path / "tree")), ("scan",), ("dedupe",)):
@@ -399,5 +370,3 @@ def test_a_full_disk_says_so_and_an_empty_export_never_replaces_the_last(tmp_pat
         with (data / "curated" / "manifest.csv").open() as handle:
             assert len(list(csv.DictReader(handle))) == exported  # the earlier export, whole
         assert curate_json("export", "--allow-empty", data=data)["exported"] == 0
-    finally:
-        subprocess.run(["umount", str(small)])
