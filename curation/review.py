@@ -145,6 +145,9 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
 
 
 def _save_views(dataset) -> None:
+    """Save each view unless it is saved already as it is: overwriting gives it a new
+    identity, and an App left open on it (a reviewer's, while `export` syncs) drops back to
+    the whole dataset."""
     flags = list(decisions.FLAG_TAGS)
     views = {
         "duplicate groups": dataset.exists("group_id").sort_by("group_id"),
@@ -155,6 +158,8 @@ def _save_views(dataset) -> None:
         "no face": dataset.match_tags(decisions.NO_FACE),
     }
     for name, view in views.items():
+        if dataset.has_saved_view(name) and dataset.load_saved_view(name) == view:
+            continue
         dataset.save_view(name, view, description=VIEWS[name], overwrite=True)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from collector.demo import catalogue
 from curation.decisions import FLAG_TAGS
-from tests.conftest import curate_json, review_app
+from tests.conftest import curate_json, open_app_view, review_app
 
 # The demo's loop, its holdout scrape smaller: 12.5 minutes alone on a 2-core AVX2-only processor
 # (AMD EPYC, no bfloat16; about 4 on one with AVX-512 BF16), 10 of them training. Smaller images,
@@ -114,8 +114,8 @@ def test_app_shows_the_likely_mislabelled_view(demo, fiftyone_env, tmp_path):
     with review_app(data, fiftyone_env) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{url}/datasets/{dataset.name}?view=likely-mislabelled")
-        page.get_by_text(re.compile(rf"^{expected} samples?$")).first.wait_for(timeout=60_000)
+        shows = re.compile(rf"^{expected} samples?$")
+        open_app_view(page, f"{url}/datasets/{dataset.name}?view=likely-mislabelled", shows, tmp_path)
         page.locator('[data-cy="looker"]').first.wait_for()
         page.screenshot(path=str(tmp_path / "view.png"))
         browser.close()

@@ -61,6 +61,23 @@ def test_dataset_mirrors_the_workspace(reviewed):
     assert sample["sha256"] and sample["group_id"] and sample["phash"] and sample["origin"] == "import"
 
 
+def test_a_sync_keeps_the_saved_views_an_open_app_shows(reviewed, fiftyone_env):
+    """`review` or `faces` syncs again while a reviewer's App is open on a saved view: an
+    unchanged view keeps its identity (overwritten, it would be a new view under the App)."""
+    _, data, _, dataset = reviewed
+
+    def identities():  # FiftyOne's public info leaves the view's id out
+        dataset.reload()
+        return {view.name: view.id for view in dataset._doc.get_saved_views()}
+
+    before = identities()
+    curate_json("review", "--no-app", data=data, env=fiftyone_env)
+    assert identities() == before and len(before) == 6
+    dataset.select(dataset.match_tags("conflict").first().id).tag_samples("reject")
+    curate_json("review", "--no-app", data=data, env=fiftyone_env)
+    assert len(dataset.load_saved_view("rejected")) == 1
+
+
 def test_rejections_and_relabels_in_fiftyone_drive_the_export(reviewed, fiftyone_env):
     root, data, _, dataset = reviewed
     before = _exported(data, fiftyone_env)

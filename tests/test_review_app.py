@@ -13,7 +13,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from collector.browser import LAUNCH_ARGS, locate
-from tests.conftest import curate_json, review_app
+from tests.conftest import curate_json, open_app_view, review_app
 from tests.curation_data import make_tree
 
 pytestmark = pytest.mark.browser
@@ -41,8 +41,7 @@ def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{url}/datasets/{name}?view=conflicts")
-        page.get_by_text("4 samples").wait_for(timeout=60_000)  # the saved view: two conflict groups
+        open_app_view(page, f"{url}/datasets/{name}?view=conflicts", "4 samples", Path(data))
         with contextlib.suppress(PlaywrightTimeout):  # FiftyOne's promotion popover, when it shows
             page.get_by_text("Dismiss", exact=True).click(timeout=8_000)
         page.locator('[data-cy="checkbox-tags"]').click()  # show sample tags on the tiles
