@@ -68,6 +68,7 @@ class AssistReport:
     splits: dict[str, int]
     evidence: dict[str, int] = field(default_factory=dict)
     suspects: list[Suspect] = field(default_factory=list)
+    read_by: str = "whole_frame"  # the reader that gave the predictions: "faces" or "whole_frame"
 
 
 def _sha256(path: Path) -> str | None:
@@ -267,7 +268,7 @@ def attach(
     `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
     from trainer.data import DataError
     from trainer.faces import reads_faces
-    from trainer.predict import predict
+    from trainer.predict import FACES, WHOLE_FRAME, predict
     from trainer.run import PRIOR_DIR, open_run
 
     try:
@@ -297,4 +298,5 @@ def attach(
     counts = Counter(v for v in values[SPLIT].values() if v is not None)
     sources = Counter(v for v in values[EVIDENCE_SOURCE].values() if v is not None)
     done = counts.total()
-    return AssistReport(str(run.path), done, len(paths) - done, dict(counts), dict(sources), suspects)
+    reader = FACES if on_faces else WHOLE_FRAME
+    return AssistReport(str(run.path), done, len(paths) - done, dict(counts), dict(sources), suspects, reader)

@@ -199,7 +199,11 @@ def review(
         quiet_tensorflow()
         assisted = assist.attach(fo, report.dataset, predictions, top, faces)
         payload["predictions"] = asdict(assisted)
-        rows += [("predicted", assisted.predicted), ("unreadable for the model", assisted.unreadable)]
+        rows += [
+            ("predicted", assisted.predicted),
+            ("unreadable for the model", assisted.unreadable),
+            ("read by", assisted.read_by.replace("_", "-")),
+        ]
         rows += [(f"  in the run's {name} split", n) for name, n in sorted(assisted.splits.items())]
         rows += [
             (f"  judged by {name.replace('_', '-')} evidence", n)

@@ -278,8 +278,9 @@ def test_evaluate_faces_scores_pictures_with_a_face_and_reports_coverage(face_ru
     assert result["coverage"] == pytest.approx(result["n"] / result["images"])
     assert result["no_face"] >= 4 and result["n"] == len(truth) - result["no_face"]
     assert result["accuracy"] >= 0.8  # the mouths are learnable from the crops
+    assert result["read_by"] == "faces" and sum(result["abstained_filed_as"].values()) == result["no_face"]
     table = run("evaluate", str(face_run), str(root), "--faces")
-    assert table.returncode == 0 and "a face in" in table.stdout
+    assert table.returncode == 0 and "abstained (no face found:" in table.stdout
 
 
 def test_review_on_a_face_run_predicts_each_face_and_ranks_faces(face_run, workspace, fiftyone_env, fo):
@@ -348,6 +349,7 @@ def test_review_with_the_prior_by_name_ranks_by_label_issue(workspace, fiftyone_
     data, _ = workspace
     report = curate_json("review", "--no-app", "--predictions", "prior", data=data, env=fiftyone_env)
     assert report["predictions"]["evidence"] and set(report["predictions"]["evidence"]) <= {"held_out"}
+    assert report["predictions"]["read_by"] == "faces"
     dataset = fo.load_dataset(report["dataset"])
     dataset.reload()
     view = dataset.load_saved_view("likely mislabelled")
@@ -365,6 +367,7 @@ def test_review_reads_a_tree_of_face_crops_with_the_prior_without_a_face_search(
         "review", "--no-app", "--predictions", "prior", data=tmp_path / "ws", env=fiftyone_env
     )
     assert report["predictions"]["predicted"] == 16 and report["predictions"]["unreadable"] == 0
+    assert report["predictions"]["read_by"] == "whole_frame"  # each crop read whole
     dataset = fo.load_dataset(report["dataset"])
     dataset.reload()
     assert "face_predictions" not in dataset.get_field_schema()  # each image is its one face, no search

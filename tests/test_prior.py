@@ -55,11 +55,18 @@ def test_prior_reads_faces_by_default_and_each_image_as_a_crop_with_no_faces(tmp
     assert all(r["faces"] for r in results if "banner" not in r["path"])
     assert all(r["label"] in ("happy", "sad") or r["error"] == "no face found" for r in results)
     assert any(r["error"] == "no face found" for r in results)  # the banner: no face, no guess
+    assert {r["read_by"] for r in results} == {"faces"}
     whole = run_json("predict", PRIOR, str(tmp_path / "scenes"), "--no-faces")
     assert all(r["faces"] is None and r["label"] in ("happy", "sad") for r in whole)
+    assert {r["read_by"] for r in whole} == {"whole_frame"}
     evaluated = run_json("evaluate", PRIOR, str(tmp_path / "scenes"))
     assert evaluated["images"] == len(truth) and 0 < evaluated["coverage"] < 1
-    assert "coverage" not in run_json("evaluate", PRIOR, str(tmp_path / "scenes"), "--no-faces")
+    assert evaluated["read_by"] == "faces" and evaluated["abstained"] == pytest.approx(
+        1 - evaluated["coverage"]
+    )
+    assert evaluated["abstained_filed_as"] == {"happy": 1, "sad": 1}  # the banner of each label
+    whole_frame = run_json("evaluate", PRIOR, str(tmp_path / "scenes"), "--no-faces")
+    assert "coverage" not in whole_frame and whole_frame["read_by"] == "whole_frame"
     crops = face_crop_tree(tmp_path / "crops")  # small face crops are read whole by default
     assert all(r["faces"] is None and r["label"] for r in run_json("predict", PRIOR, str(crops)))
     junk = tmp_path / "page.jpg"

@@ -88,12 +88,14 @@ def test_answers_are_predicts_alone_in_a_form_and_under_load(whole_frame):
         async with aiohttp.ClientSession() as session:
             status, one, _ = await _post(session, url, data=images[0].read_bytes())
             assert status == 200 and one["label"] == expected[images[0].name]["label"]
+            assert one["read_by"] == expected[images[0].name]["read_by"] == "whole_frame"
             assert abs(one["probability"] - expected[images[0].name]["probability"]) < CLOSE
             form = aiohttp.FormData()
             for path in images[:3]:
                 form.add_field("image", path.read_bytes(), filename=path.name, content_type="image/jpeg")
             status, listed, _ = await _post(session, url, data=form)
             assert status == 200 and [a["path"] for a in listed] == [p.name for p in images[:3]]
+            assert {a["read_by"] for a in listed} == {"whole_frame"}
             async with session.get(f"{url}/healthz") as response:
                 before = (await response.json())["model_calls"]
             many = [images[n % len(images)] for n in range(48)]
@@ -148,6 +150,7 @@ def test_a_burst_of_face_requests_is_answered_and_only_a_full_house_turned_away(
     with serving("prior") as url:
         answered = asyncio.run(burst(url))
     assert [status for status, _, _ in answered] == [200] * 16
+    assert {answer["read_by"] for _, answer, _ in answered} == {"faces"}
     with serving("prior", "--queue", "2") as url:
         crowded = asyncio.run(burst(url))
     turned_away = [headers for status, _, headers in crowded if status == 503]

@@ -68,6 +68,13 @@ def test_training_beats_chance_and_writes_a_complete_run(trained):
             "pr_auc",
             "confusion_matrix",
         } <= set(metrics[split])
+        for key in ("accuracy", "balanced_accuracy", "precision", "recall", "roc_auc"):
+            low, high = metrics[split][f"{key}_ci95"]
+            assert low <= metrics[split][key] <= high
+    test = summary["metrics"]["test"]
+    assert test == metrics["test"] and test["n"] < 100 and "cannot tell models apart" in test["warning"]
+    report = (run_dir / "report.html").read_text()
+    assert "95% interval" in report and "cannot tell models apart" in report
 
 
 def test_corrupt_files_are_skipped_and_counted(trained):
@@ -97,7 +104,9 @@ def test_predict_agrees_with_evaluate(trained, tmp_path):
         target.write_bytes(Path(r["path"]).read_bytes())
     evaluation = run_json("evaluate", str(run_dir), str(tmp_path))
     assert {"accuracy", "balanced_accuracy", "precision", "recall", "roc_auc", "n"} <= set(evaluation)
+    assert evaluation["read_by"] == "whole_frame" and len(evaluation["accuracy_ci95"]) == 2
     predictions = run_json("predict", str(run_dir), str(tmp_path))
+    assert {p["read_by"] for p in predictions} == {"whole_frame"}
     assert len(predictions) == evaluation["n"] == len(test_rows)
     correct = sum(p["label"] == Path(p["path"]).parent.name for p in predictions)
     assert correct / len(predictions) == pytest.approx(evaluation["accuracy"])

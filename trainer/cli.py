@@ -15,10 +15,10 @@ from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
 from common.errors import UsageError
 from common.tf_runtime import quiet_tensorflow
 from common.workspace import CURATED, resolve_data_dir
+from trainer import compare, finetune, metrics, models
 from trainer import data as data_lib
 from trainer import export as export_lib
 from trainer import faces as face_scoring
-from trainer import finetune, models
 from trainer import predict as scoring
 from trainer import serve as serve_lib
 from trainer.config import TrainConfig
@@ -31,12 +31,14 @@ T = TypeVar("T")
 
 def _metrics_table(title: str, results: dict[str, dict]) -> Table:
     keys = ("n", "accuracy", "balanced_accuracy", "precision", "recall", "roc_auc", "pr_auc")
-    table = Table(title=title, title_justify="left")
+    table = Table(
+        title=title, title_justify="left", caption="[low, high]: 95% interval", caption_justify="left"
+    )
     table.add_column("")
     for key in keys:
         table.add_column(key.replace("_", " "), justify="right")
     for split, m in results.items():
-        table.add_row(split, *[f"{m[k]:.3f}" if isinstance(m.get(k), float) else str(m.get(k)) for k in keys])
+        table.add_row(split, *[metrics.shown(m, k) for k in keys])
     return table
 
 
@@ -187,13 +189,15 @@ def train(
             f"{result.label_issues} label issues left out of training (split.csv: label_issue)"
         )
     if result.vs_prior is not None:
-        moves = ", ".join(f"{k.replace('_', ' ')} {v:+.3f}" for k, v in result.vs_prior.items())
-        out.print(f"vs the prior alone on the same test crops: {moves}")
+        moved = compare.moves(result.vs_prior, result.vs_prior_within_noise or [])
+        out.print(f"vs the prior alone on the same test crops: {moved}")
     if result.compared_to is not None:
         c = result.compared_to
-        moves = ", ".join(f"{k.replace('_', ' ')} {v:+.3f}" for k, v in c.delta.items())
         same = "same test set" if c.same_data else "data changed, so the test set differs"
-        out.print(f"vs previous run {c.previous} on this data folder: {moves} ({same})")
+        moved = compare.moves(c.delta, c.within_noise)
+        out.print(f"vs previous run {c.previous} on this data folder: {moved} ({same})")
+    if "warning" in result.metrics.get("test", {}):
+        out.print(f"[yellow]test: {result.metrics['test']['warning']}[/yellow]")
 
 
 FacesOpt = Annotated[
@@ -243,9 +247,13 @@ def evaluate(
         reasons = ", ".join(f"{why} {n}" for why, n in sorted(result["skipped"].items()))
         out.print(f"skipped {sum(result['skipped'].values())} unreadable ({reasons}): not scored")
     if faces:
+        filed = ", ".join(f"{n} {label}" for label, n in result["abstained_filed_as"].items())
         out.print(
-            f"a face in {result['coverage']:.0%} of the images ({result['no_face']} without one: not scored)"
+            f"read by faces: {result['coverage']:.0%} of the {result['images']} images scored; "
+            f"{result['abstained']:.0%} abstained (no face found: {filed or 'none'})"
         )
+    if "warning" in result:
+        out.print(f"[yellow]{result['warning']}[/yellow]")
 
 
 predict_app = typer.Typer(add_completion=False)

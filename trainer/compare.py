@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import HappysadError
+from trainer.metrics import CI
 from trainer.run import MAX_CONFIG_BYTES, data_dir_of, read_settings
 
 HEADLINE = ("accuracy", "balanced_accuracy", "roc_auc")
@@ -22,6 +23,7 @@ class Comparison:
     previous: str
     same_data: bool  # same data fingerprint, so the same split and test set
     delta: dict[str, float]  # on the test split, this run minus the previous one
+    within_noise: list[str]  # the figures whose move lies inside this run's 95% interval
 
 
 def previous_run(run: Path, config: dict) -> tuple[Path, dict, dict] | None:
@@ -64,7 +66,9 @@ def compare(run: Path, config: dict, results: dict[str, dict]) -> Comparison | N
         return None
     path, settings, figures = previous
     same = settings.get("data_fingerprint") == config["data_fingerprint"]
-    return Comparison(str(path), same, delta(results["test"], figures))
+    return Comparison(
+        str(path), same, delta(results["test"], figures), within_noise(results["test"], figures)
+    )
 
 
 def delta(mine: dict, theirs: dict) -> dict[str, float]:
@@ -74,3 +78,21 @@ def delta(mine: dict, theirs: dict) -> dict[str, float]:
         for key in HEADLINE
         if isinstance(mine.get(key), float) and isinstance(theirs.get(key), float)
     }
+
+
+def within_noise(mine: dict, theirs: dict) -> list[str]:
+    """The headline figures where `theirs` lies inside my 95% interval: a move the test set's
+    own sampling noise could make, so it does not say which model is better."""
+    return [
+        key
+        for key in delta(mine, theirs)
+        if isinstance(mine.get(key + CI), list) and mine[key + CI][0] <= theirs[key] <= mine[key + CI][1]
+    ]
+
+
+def moves(delta: dict[str, float], quiet: list[str]) -> str:
+    """'accuracy +0.012 (inside the noise), roc auc +0.080' for a summary line."""
+    return ", ".join(
+        f"{k.replace('_', ' ')} {v:+.3f}" + (" (inside the noise)" if k in quiet else "")
+        for k, v in delta.items()
+    )

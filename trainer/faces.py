@@ -9,6 +9,7 @@ were (detector, margin, minimum size from its faces.json), else with the default
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from faces.batch import Found, detect_files
 from faces.detectors import Face, from_setting, get, setting
 from faces.images import open_upright
 from trainer import data, metrics
-from trainer.predict import FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
+from trainer.predict import FACES, FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
 from trainer.run import Run
 
 DEFAULTS = {"detector": setting(get()), "margin": crops.MARGIN, "min_face": crops.MIN_FACE}
@@ -92,7 +93,7 @@ def classify(run: Run, found: list[Found]) -> list[Prediction]:
     cut: list[tuple[int, object, object]] = []  # (file index, face, crop)
     out: list[Prediction] = []
     for n, f in enumerate(found):
-        out.append(Prediction(str(f.path), None, None, None, f.error, []))
+        out.append(Prediction(str(f.path), None, None, None, f.error, [], read_by=FACES))
         if f.error or not f.faces:
             out[n].error = f.error or NO_FACE
             continue
@@ -137,11 +138,17 @@ def evaluate_found(run: Run, items: list[data.Item], found: list[Found]) -> dict
     """`evaluate --faces` on pictures whose faces are already known (found[n] belongs to items[n])."""
     results = classify(run, found)
     scored = [(i, r) for i, r in zip(items, results, strict=True) if r.label is not None]
-    result: dict[str, object] = {"coverage": 0.0, "images": len(items), "no_face": len(items)}
-    if not scored:
-        return result
-    truth = truth_of(run, [i for i, _ in scored])
-    scores = np.array([image_score(r, run) for _, r in scored])
-    result |= metrics.summarise(truth, scores, run.config["threshold"], run.labels)
-    result |= {"coverage": len(scored) / len(items), "no_face": len(items) - len(scored)}
+    abstained = Counter(i.label for i, r in zip(items, results, strict=True) if r.label is None)
+    result: dict[str, object] = {
+        "read_by": FACES,
+        "images": len(items),
+        "coverage": len(scored) / len(items) if items else 0.0,  # the scored share
+        "no_face": abstained.total(),
+        "abstained": abstained.total() / len(items) if items else 0.0,
+        "abstained_filed_as": dict(sorted(abstained.items())),  # what the unscored were labelled
+    }
+    if scored:
+        truth = truth_of(run, [i for i, _ in scored])
+        scores = np.array([image_score(r, run) for _, r in scored])
+        result = metrics.summarise(truth, scores, run.config["threshold"], run.labels) | result
     return result

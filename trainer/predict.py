@@ -19,14 +19,21 @@ class FaceResult:
     probability: float
 
 
+FACES, WHOLE_FRAME = "faces", "whole_frame"  # the two readers a prediction names (`read_by`)
+
+
 @dataclass
 class Prediction:
+    """One picture's answer. `read_by` says which reader gave it: FACES (each face found is
+    classified, the picture labelled by their area-weighted mean) or WHOLE_FRAME."""
+
     path: str
     label: str | None
     probability: float | None
     scores: dict[str, float] | None
     error: str | None = None
     faces: list[FaceResult] | None = None  # with --faces: one result per face, biggest first
+    read_by: str = WHOLE_FRAME
 
 
 def expand(targets: list[str]) -> list[Path]:
@@ -109,5 +116,4 @@ def evaluate(run: Run, data_dir: Path) -> dict[str, object]:
     items, skipped = labelled(run, data_dir)
     scores = _scores(run, run.load_model(), items)
     result = metrics.summarise(truth_of(run, items), scores, run.config["threshold"], run.labels)
-    result["skipped"] = skipped
-    return result
+    return result | {"read_by": WHOLE_FRAME, "skipped": skipped}

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.metrics import shown
+
 
 def _plt():
     import matplotlib
@@ -103,7 +105,7 @@ def html_report(
     keys = ("n", "accuracy", "balanced_accuracy", "precision", "recall", "roc_auc", "pr_auc", "threshold")
     rows = "".join(
         f"<tr><th>{html.escape(split)}</th>"
-        + "".join(f"<td>{m.get(k) if not isinstance(m.get(k), float) else f'{m[k]:.3f}'}</td>" for k in keys)
+        + "".join(f"<td>{html.escape(shown(m, k))}</td>" for k in keys)
         + "</tr>"
         for split, m in metrics.items()
     )
@@ -116,6 +118,11 @@ def html_report(
         else ""
     )
     header = "".join(f"<th>{k}</th>" for k in keys)
+    warnings = "".join(
+        f"<p><b>{html.escape(split)}:</b> {html.escape(m['warning'])}</p>"
+        for split, m in metrics.items()
+        if "warning" in m
+    )
     images = "".join(
         f'<img src="{name}">' for name in ("curves.png", "confusion.png", "roc.png") if (run / name).exists()
     )
@@ -124,5 +131,7 @@ def html_report(
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:right}"
         "figure{display:inline-block;margin:6px;width:170px;font-size:12px}</style>"
         f"<h1>{html.escape(title)}</h1><table><tr><th></th>{header}</tr>{rows}</table>"
+        "<p>[low, high]: the 95% interval (Wilson; bootstrap for balanced accuracy and ROC-AUC).</p>"
+        f"{warnings}"
         f"<h2>Training</h2>{images}<h2>Worst misclassified test images</h2>{grid or '<p>none</p>'}{issues}"
     )

@@ -31,7 +31,7 @@ from common.errors import first_line
 from common.images import UPRIGHT_TURNS, ImageRejected, orientation, upright
 from curation.scan import NOT_IMAGE
 from trainer import data
-from trainer.predict import Prediction, decide
+from trainer.predict import FACES, WHOLE_FRAME, Prediction, decide
 from trainer.run import Run
 from trainer.serve_page import PAGE
 
@@ -151,6 +151,7 @@ class Server:
         self.run = run
         self.settings = settings
         self.faces = faces
+        self.read_by = FACES if faces else WHOLE_FRAME
         self.batcher = Batcher(model_scores(run, run.load_model()), settings)
         self.in_house = 0  # images admitted and not yet answered
         # pictures decoded (and searched for faces) at once: the cores' worth; the model's
@@ -213,7 +214,7 @@ class Server:
             inputs, found = await asyncio.get_running_loop().run_in_executor(self._reading, self._inputs, raw)
         finally:
             self._readers.release()
-        prediction = Prediction(name, None, None, None, None, [] if self.faces else None)
+        prediction = Prediction(name, None, None, None, None, [] if self.faces else None, self.read_by)
         if not inputs:
             prediction.error = NO_FACE
             return prediction
@@ -294,7 +295,11 @@ def app(server: Server) -> web.Application:
             return web.json_response(asdict(answer))
         return web.json_response(
             [  # several: each its answer, or a note as `predict` gives one
-                asdict(Prediction(name, None, None, None, a.reason, None) if isinstance(a, Rejected) else a)
+                asdict(
+                    Prediction(name, None, None, None, a.reason, None, server.read_by)
+                    if isinstance(a, Rejected)
+                    else a
+                )
                 for (name, _), a in zip(uploads, answers, strict=True)
             ]
         )

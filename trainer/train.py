@@ -37,6 +37,7 @@ class TrainResult:
     label_issues: int = 0
     evidence: str | None = None  # what judged the labels: "out_of_fold", "prior", or None
     vs_prior: dict[str, float] | None = None  # face runs: test figures minus the prior's on the same crops
+    vs_prior_within_noise: list[str] | None = None  # of those, the moves inside the test's 95% interval
     fine_tune: str | None = None  # the recipe, when the run started from another's weights
 
 
@@ -103,7 +104,8 @@ def train(
                        round(n_train / seconds, 1) if seconds else 0.0, scored.results, comparison,
                        len(judged.left_out), judged.evidence,
                        compare.delta(scored.results["test"], beside) if beside else None,
-                       config["fine_tune"])  # fmt: skip
+                       config["fine_tune"],
+                       compare.within_noise(scored.results["test"], beside) if beside else None)  # fmt: skip
 
 
 def _beside_prior(
