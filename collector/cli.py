@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from collector.downloader import DownloadSettings
-from collector.engines import ENGINES
+from collector.engines import DEFAULT_ENGINE, ENGINES
 from collector.errors import CollectError
 from collector.job import candidate_list, collect
 from collector.pipeline import Job, Summary
@@ -46,7 +46,7 @@ def main_command(
     label: Annotated[
         str | None, typer.Option("--label", "-l", help="Class label (default: slug of QUERY).")
     ] = None,
-    engine: Annotated[EngineName, typer.Option("--engine", "-e", help="Where to search.")] = "bing",
+    engine: Annotated[EngineName, typer.Option("--engine", "-e", help="Where to search.")] = DEFAULT_ENGINE,
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, help="New, valid, unique images to add.")
     ] = Job.limit,

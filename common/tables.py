@@ -25,7 +25,7 @@ from common.errors import WorkspaceError
 from common.files import write_atomic
 
 EXPORT_MANIFEST = "manifest.csv"
-SPLITS = "split.csv"
+SPLIT_FILE = "split.csv"
 OUT_OF_FOLD = "out_of_fold.csv"
 
 MANIFEST_COLUMNS = ("path", "label", "sha256", "group_id", "source_url", "origin")

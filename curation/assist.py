@@ -38,6 +38,7 @@ PRIOR_PREDICTION = "prior_prediction"  # face runs: the shipped prior's reading 
 LABEL_ISSUE_FIELD = "label_issue"  # cleanlab: 1 - label quality (self-confidence); higher = likelier wrong
 FACE_PREDICTIONS = "face_predictions"  # runs trained on face crops: one prediction per detected face
 IN_SAMPLE = "in_sample"
+TOP = 10  # suspects listed in the report (`curate review --top`)
 FIELDS = (PREDICTION, SPLIT, EVIDENCE, EVIDENCE_SOURCE, PRIOR_PREDICTION, LABEL_ISSUE_FIELD, FACE_PREDICTIONS)
 FROM = "predictions_from"  # dataset.info: the run whose predictions the fields hold
 WRITING = "predictions_writing"  # dataset.info: a run's predictions being written (set, then cleared)
@@ -89,7 +90,7 @@ def _picture_digests(run: Run) -> dict[str, str]:
     cut_from = {str((root / r.path).resolve()): r.image_sha256 for r in tables.read_manifest(root) or []}
     return {
         row.path: digest
-        for row in tables.read_splits(run.path / tables.SPLITS)
+        for row in tables.read_splits(run.path / tables.SPLIT_FILE)
         if (digest := cut_from.get(row.path) or _sha256(Path(row.path)))
     }
 
@@ -97,7 +98,7 @@ def _picture_digests(run: Run) -> dict[str, str]:
 def run_splits(run: Run) -> dict[str, str]:
     """sha256 → the run's split for every picture it was trained or scored on."""
     pictures = _picture_digests(run)
-    rows = tables.read_splits(run.path / tables.SPLITS)
+    rows = tables.read_splits(run.path / tables.SPLIT_FILE)
     return {pictures[r.path]: r.split for r in rows if r.path in pictures}
 
 
@@ -262,7 +263,7 @@ def _save_views(dataset, on_faces: bool):
 
 
 def attach(
-    fo: ModuleType, name: str, run_dir: Path, top: int = 10, faces: bool | None = None
+    fo: ModuleType, name: str, run_dir: Path, top: int = TOP, faces: bool | None = None
 ) -> AssistReport:
     """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
     `faces`: read the faces (default for face runs) or each image as one face crop (False)."""

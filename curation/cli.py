@@ -180,7 +180,7 @@ def review(
     ] = None,
     top: Annotated[
         int, typer.Option("--top", min=0, help="How many likely mislabelled images to list.")
-    ] = 10,
+    ] = assist.TOP,
     faces: Annotated[
         bool | None,
         typer.Option(
@@ -233,7 +233,9 @@ def faces(
             "--min-detect", min=12, help="Smallest face to look for, in pixels of the searched copy."
         ),
     ] = detectors.MIN_DETECT,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Images searched at once.")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Images searched at once.")
+    ] = face_scan.WORKERS,
 ) -> None:
     quiet_tensorflow()
     with Catalog(resolve_data_dir(data)) as catalog:

@@ -14,10 +14,10 @@ from types import ModuleType
 
 REJECT = "reject"
 FLAG_TAGS = ("corrupt", "undecodable", "not_image", "bomb", "small", "animated", "missing")
-NO_FACE = "no_face"
+NO_FACE_TAG = "no_face"
 CONFLICT = "conflict"
 UNDECIDED = (CONFLICT, *FLAG_TAGS)  # kept out of the export until a reviewer decides
-MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", CONFLICT, NO_FACE})
+MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", CONFLICT, NO_FACE_TAG})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from faces.batch import detect_files
 from faces.detectors import Detector, setting
 
 BATCH = 16  # images per commit: what a killed run can lose
+WORKERS = 2  # pictures searched at once: one a core on our 2-core machines
 
 
 @dataclass
@@ -41,7 +42,7 @@ def kept(catalog: Catalog) -> list[str]:
 def find_faces(
     catalog: Catalog,
     detector: Detector,
-    workers: int = 2,
+    workers: int = WORKERS,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> FacesReport:

@@ -46,7 +46,7 @@ class SyncReport:
 def _machine_tags(row, conflicted: set[str], faces: dict[str, list[Face]]) -> set[str]:
     tags = {row["flag"]} if row["flag"] else set()
     if faces.get(row["path"]) == []:
-        tags.add(decisions.NO_FACE)
+        tags.add(decisions.NO_FACE_TAG)
     if row["role"] in ("duplicate", "near_duplicate"):
         tags.add(row["role"])
     if row["group_id"] in conflicted:
@@ -155,7 +155,7 @@ def _save_views(dataset) -> None:
         "flagged": dataset.match_tags(flags),
         "to review": dataset.match_tags(list(decisions.UNDECIDED)).match_tags(decisions.REJECT, False),
         "rejected": dataset.match_tags(decisions.REJECT),
-        "no face": dataset.match_tags(decisions.NO_FACE),
+        "no face": dataset.match_tags(decisions.NO_FACE_TAG),
     }
     for name, view in views.items():
         if dataset.has_saved_view(name) and dataset.load_saved_view(name) == view:

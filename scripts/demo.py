@@ -27,11 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from collector.demo import catalogue
 from collector.demo.server import Site, serve
 from common import tables
-from trainer.splits import LABEL_ISSUE
+from trainer.splits import LABEL_ISSUE, SPLITS
 
 BIN = Path(sys.executable).parent
 err = Console(stderr=True)
-SPLITS = ("train", "validation", "test")
 
 
 class StepFailed(RuntimeError):
@@ -103,7 +102,7 @@ def run(args: argparse.Namespace) -> dict:
     trained = step("train", str(data / "curated"), "--out", str(data / "runs" / "round-1"), *options,
                    "--cross-fit", str(args.cross_fit), "--clean-labels")  # fmt: skip
     test = trained["metrics"]["test"]
-    splits = tables.read_splits(Path(trained["run"]) / tables.SPLITS)
+    splits = tables.read_splits(Path(trained["run"]) / tables.SPLIT_FILE)
     left_out = {Path(r.path).name for r in splits if r.split == LABEL_ISSUE}
     summary["label_issues_left_out"] = trained["label_issues"]
     summary["planted_left_out"] = sum(1 for p in planted if Path(p).name in left_out)

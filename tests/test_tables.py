@@ -22,8 +22,8 @@ def test_every_format_reads_back_what_was_written(tmp_path: Path):
         tables.Split("/d/sad/b.jpg", "sad", "g2", "test"),
         tables.Split("/d/happy/a.jpg", "happy", "g1", "train"),
     ]
-    tables.write_splits(tmp_path / tables.SPLITS, splits)
-    assert tables.read_splits(tmp_path / tables.SPLITS) == sorted(splits, key=lambda r: (r.split, r.path))
+    tables.write_splits(tmp_path / tables.SPLIT_FILE, splits)
+    assert tables.read_splits(tmp_path / tables.SPLIT_FILE) == sorted(splits, key=lambda r: (r.split, r.path))
 
     folds = [tables.OutOfFold("/d/happy/a.jpg", "happy", "g1", "0", (0.25, 0.75)),
              tables.OutOfFold("/d/sad/b.jpg", "sad", "g2", "test", (0.5, 0.5))]  # fmt: skip

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import UsageError
 from tests.conftest import invoke
 from tests.trainer_data import face, make_tree, undecodable
+from trainer.config import TrainConfig
 
 
 def run(command: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -398,6 +400,8 @@ def test_cleaning_without_evidence_and_one_fold_are_refused(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     result = run("train", str(data), "--cross-fit", "1")
     assert result.returncode == 2 and "--cross-fit" in result.stderr
+    with pytest.raises(UsageError, match="--cross-fit"):  # from code too, not only the command line
+        TrainConfig(data, cross_fit=1)
 
 
 def test_files_the_decoder_refuses_are_skipped_and_the_rest_answered(tmp_path):

@@ -12,7 +12,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
-from common.errors import UsageError
 from common.tf_runtime import quiet_tensorflow
 from common.workspace import CURATED, resolve_data_dir
 from trainer import compare, finetune, metrics, models
@@ -110,7 +109,7 @@ def train(
             help="Leave out of training the images whose labels models that never saw them dispute "
             "(out-of-fold, or the prior's on face crops; cleanlab); listed in split.csv as label_issue.",
         ),
-    ] = False,
+    ] = TrainConfig.clean_labels,
     fine_tune: Annotated[
         FineTune | None,
         typer.Option(
@@ -133,8 +132,6 @@ def train(
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    if cross_fit == 1 or cross_fit < 0:
-        raise UsageError("--cross-fit takes 0 (off) or at least 2 folds")
     quiet_tensorflow()
     from trainer.train import train as run_training
 
@@ -353,7 +350,7 @@ def serve(
             help="Longest a picture waits for its turn to be read (a burst is queued and answered); "
             "beyond, 503 with Retry-After.",
         ),
-    ] = serve_lib.Settings.max_wait_s,
+    ] = serve_lib.Settings.max_wait,
     faces: FacesOpt = None,
     data: DataOpt = None,
     as_json: JsonOpt = False,
@@ -363,7 +360,7 @@ def serve(
     quiet_tensorflow()
     run = open_run(Path(_inside(data, str(run_dir))))
     reading = face_scoring.reads_faces(run, faces, [])
-    settings = serve_lib.Settings(max_bytes=max_bytes, queue=queue, read_timeout=timeout, max_wait_s=max_wait)
+    settings = serve_lib.Settings(max_bytes=max_bytes, queue=queue, read_timeout=timeout, max_wait=max_wait)
     application = serve_lib.app(serve_lib.Server(run, settings, reading))
     url = f"http://{host}:{port}"
 

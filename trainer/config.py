@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.errors import UsageError
+
 NO_INIT = "none"  # --init none: from scratch, even on face crops
 
 
@@ -30,3 +32,8 @@ class TrainConfig:
     cross_fit: int = 0  # K >= 2: out-of-fold probabilities for every training and validation image
     clean_labels: bool = False  # leave out what evidence that never saw the labels disputes
     fine_tune: str | None = None  # how a run started from another's weights is fine-tuned (finetune.default)
+
+    def __post_init__(self) -> None:
+        """Checked here, so `train()` called from code is held to what the command line is."""
+        if self.cross_fit == 1 or self.cross_fit < 0:
+            raise UsageError("--cross-fit takes 0 (off) or at least 2 folds")

@@ -24,7 +24,7 @@ from trainer.predict import FACES, FaceResult, Prediction, decide, expand, label
 from trainer.run import Run
 
 DEFAULTS = {"detector": setting(get()), "margin": crops.MARGIN, "min_face": crops.MIN_FACE}
-NO_FACE = "no face found"
+NO_FACE_NOTE = "no face found"
 
 
 def reads_faces(run: Run, asked: bool | None, paths: list[str]) -> bool:
@@ -95,7 +95,7 @@ def classify(run: Run, found: list[Found]) -> list[Prediction]:
     for n, f in enumerate(found):
         out.append(Prediction(str(f.path), None, None, None, f.error, [], read_by=FACES))
         if f.error or not f.faces:
-            out[n].error = f.error or NO_FACE
+            out[n].error = f.error or NO_FACE_NOTE
             continue
         try:
             picture = open_upright(f.path)
@@ -104,7 +104,7 @@ def classify(run: Run, found: list[Found]) -> list[Prediction]:
             continue
         big = [face for face in f.faces if crops.big_enough(face, *picture.size, how["min_face"])]
         if not big:
-            out[n].error = f"{NO_FACE} (faces smaller than {how['min_face']} px)"
+            out[n].error = f"{NO_FACE_NOTE} (faces smaller than {how['min_face']} px)"
         cut += [(n, face, crops.crop(picture, face, how["margin"])) for face in big]
     if not cut:
         return out

@@ -44,13 +44,13 @@ class Settings:
     # inputs scored in one model call: a whole-frame run at 32 clients answered 78 to 86 a second
     # at 16 (three runs), 85 at 8, 77 at 32
     max_batch: int = 16
-    max_wait: float = 0.005  # seconds the first input of a batch waits for company
+    batch_wait: float = 0.005  # seconds the first input of a batch waits for company
     queue: int = 256  # images in the house at most (decoding, waiting, scored); beyond, 503
     readers: int = os.cpu_count() or 2  # pictures decoded and searched for faces at once: one a core
     # the longest a picture waits for a reader; beyond, 503. Long enough to answer a burst rather
     # than shed it: a face run on 2 AVX2-only cores reads about 5 pictures a second, so 16 at once
     # wait up to about 3 s and 128 about 25 s; --queue bounds the house, not this wait
-    max_wait_s: float = 30.0
+    max_wait: float = 30.0
     read_timeout: float = 30.0  # seconds a client may take to send its request
 
 
@@ -58,7 +58,7 @@ class Busy(Exception):
     """No room for a request's images, or no reader for them in time: answered 503, Retry-After."""
 
 
-class Rejected(Exception):
+class BadUpload(Exception):
     """An upload that cannot be read: its HTTP status and a short reason."""
 
     def __init__(self, status: int, reason: str) -> None:
@@ -68,7 +68,7 @@ class Rejected(Exception):
 
 
 class Batcher:
-    """Inputs from concurrent requests scored together: the first waits up to `max_wait` for
+    """Inputs from concurrent requests scored together: the first waits up to `batch_wait` for
     others, then up to `max_batch` go to the model in one call (in a thread)."""
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], settings: Settings) -> None:
@@ -99,7 +99,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
-            until = loop.time() + self._settings.max_wait
+            until = loop.time() + self._settings.batch_wait
             while len(batch) < self._settings.max_batch:
                 try:
                     batch.append(await asyncio.wait_for(self._queue.get(), max(0.0, until - loop.time())))
@@ -173,7 +173,7 @@ class Server:
             _, img = data.readable(raw)
         except ImageRejected as exc:
             status = 413 if exc.reason == "decompression bomb" else 415
-            raise Rejected(status, str(exc) if exc.reason not in NOT_IMAGE else exc.reason) from None
+            raise BadUpload(status, str(exc) if exc.reason not in NOT_IMAGE else exc.reason) from None
         if not self.faces:
             turns, mirror = UPRIGHT_TURNS[orientation(img)]
             size = self.run.config["image_size"]
@@ -204,10 +204,10 @@ class Server:
             self.in_house -= images
 
     async def read(self, name: str, raw: bytes) -> Prediction:
-        from trainer.faces import NO_FACE, aggregate
+        from trainer.faces import NO_FACE_NOTE, aggregate
 
         try:  # a reader's turn, waited for no longer than --max-wait: else 503, not a long queue
-            await asyncio.wait_for(self._readers.acquire(), self.settings.max_wait_s)
+            await asyncio.wait_for(self._readers.acquire(), self.settings.max_wait)
         except TimeoutError:
             raise Busy from None
         try:
@@ -216,7 +216,7 @@ class Server:
             self._readers.release()
         prediction = Prediction(name, None, None, None, None, [] if self.faces else None, self.read_by)
         if not inputs:
-            prediction.error = NO_FACE
+            prediction.error = NO_FACE_NOTE
             return prediction
         scores = await self.batcher.score(inputs)
         if self.faces:
@@ -241,15 +241,15 @@ async def _form(request: web.Request, settings: Settings) -> list[tuple[str, byt
             if getattr(part, "name", None) != "image":
                 continue
             if len(found) == settings.queue:
-                raise Rejected(413, f"over {settings.queue} images in one request (--queue)")
+                raise BadUpload(413, f"over {settings.queue} images in one request (--queue)")
             body = await part.read(decode=False)
             if len(body) > settings.max_bytes:
-                raise Rejected(413, f"over {settings.max_bytes} bytes")
+                raise BadUpload(413, f"over {settings.max_bytes} bytes")
             found.append((part.filename or "image", bytes(body)))
     except (ValueError, AssertionError, HttpProcessingError, aiohttp.ClientPayloadError) as exc:  # unparsable
-        raise Rejected(400, f"a malformed multipart form ({first_line(exc)[:120]})") from None
+        raise BadUpload(400, f"a malformed multipart form ({first_line(exc)[:120]})") from None
     if not found:
-        raise Rejected(400, "no `image` field in the form")
+        raise BadUpload(400, "no `image` field in the form")
     return found
 
 
@@ -259,9 +259,9 @@ async def _uploads(request: web.Request, settings: Settings) -> list[tuple[str, 
         return await _form(request, settings)
     body = await request.read()
     if len(body) > settings.max_bytes:
-        raise Rejected(413, f"over {settings.max_bytes} bytes")
+        raise BadUpload(413, f"over {settings.max_bytes} bytes")
     if not body:
-        raise Rejected(400, "an empty body: send the image's bytes, or a form with an `image` field")
+        raise BadUpload(400, "an empty body: send the image's bytes, or a form with an `image` field")
     return [("image", body)]
 
 
@@ -271,7 +271,7 @@ def app(server: Server) -> web.Application:
     async def predict(request: web.Request) -> web.StreamResponse:
         try:
             uploads = await asyncio.wait_for(_uploads(request, settings), settings.read_timeout)
-        except Rejected as exc:
+        except BadUpload as exc:
             return _error(exc.status, exc.reason)
         except TimeoutError:
             return _error(408, f"the request took over {settings.read_timeout:.0f} s to arrive")
@@ -286,18 +286,18 @@ def app(server: Server) -> web.Application:
         except Busy:
             return _error(503, "busy: too many images waiting; retry shortly", **{"Retry-After": "1"})
         for answer in answers:
-            if isinstance(answer, BaseException) and not isinstance(answer, Rejected):
+            if isinstance(answer, BaseException) and not isinstance(answer, BadUpload):
                 raise answer
         if len(answers) == 1:  # one picture: its answer, or its error with its status
             (answer,) = answers
-            if isinstance(answer, Rejected):
+            if isinstance(answer, BadUpload):
                 return _error(answer.status, answer.reason)
             return web.json_response(asdict(answer))
         return web.json_response(
             [  # several: each its answer, or a note as `predict` gives one
                 asdict(
                     Prediction(name, None, None, None, a.reason, None, server.read_by)
-                    if isinstance(a, Rejected)
+                    if isinstance(a, BadUpload)
                     else a
                 )
                 for (name, _), a in zip(uploads, answers, strict=True)

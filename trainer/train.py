@@ -79,8 +79,8 @@ def train(
     final = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{shape.arch}"
     with fresh_folder(final) as run:  # built beside, swapped in whole; a killed run's swap is undone
         judged = judge_labels(cfg, shape, labels, items, assignment, run, faces, on_fold)
-        tables.write_splits(run / tables.SPLITS, (tables.Split(i.path, i.label, i.group, assignment[i.path])
-                                                  for i in items))  # fmt: skip
+        rows = (tables.Split(i.path, i.label, i.group, assignment[i.path]) for i in items)
+        tables.write_splits(run / tables.SPLIT_FILE, rows)
         subsets = _subsets(items, assignment)
         keras.utils.set_random_seed(cfg.seed)  # the same model whether or not folds were trained first
         fit_start = datetime.now()

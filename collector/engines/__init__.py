@@ -9,10 +9,11 @@ from collector.engines.google import Google
 from collector.engines.page import WebPage
 
 ENGINES: dict[str, type[Engine]] = {e.name: e for e in (Bing, DuckDuckGo, Google, WebPage)}
+DEFAULT_ENGINE = Bing.name
 
 
 def get_engine(name: str, endpoint: str | None = None) -> Engine:
     return ENGINES[name](endpoint)
 
 
-__all__ = ["ENGINES", "Candidate", "Engine", "get_engine"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "Candidate", "Engine", "get_engine"]
