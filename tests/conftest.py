@@ -25,6 +25,16 @@ from collector.demo.server import serve
 from tests.fixture_site import FixtureSite, build
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_as_a_terminal_leaves_it() -> None:
+    """The tests that press Ctrl-C (exit 130, one line) need the programs they start to take
+    SIGINT. A run started as a background job, or something earlier in the same worker, can
+    leave it ignored, and an ignored signal stays ignored across exec (a handler does not):
+    in one CI-like run a `serve` and a `collect` started with it ignored and ran on."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @dataclass
 class LiveSite:
     url: str
