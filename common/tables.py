@@ -6,6 +6,8 @@ row, a writer and a reader.
   picture it was cut from and the face's box.
 - split.csv, in a run (`train` → `curate review --predictions`, the demo): every file the run
   read and the split it was in (`label_issue`: left out of training for a disputed label).
+- pictures.csv, in a face export: every picture searched for faces, with how many big-enough
+  faces it gave (0: none), so a later export or `train` reuses the search instead of redoing it.
 - out_of_fold.csv, in a run (`train --cross-fit K` → `curate review --predictions`): each
   file's fold and the probabilities of models that never trained on it.
 
@@ -27,10 +29,12 @@ from common.files import write_atomic
 EXPORT_MANIFEST = "manifest.csv"
 SPLIT_FILE = "split.csv"
 OUT_OF_FOLD = "out_of_fold.csv"
+SEARCHED_FILE = "pictures.csv"
 
 MANIFEST_COLUMNS = ("path", "label", "sha256", "group_id", "source_url", "origin")
 FACE_COLUMNS = (*MANIFEST_COLUMNS, "image", "image_sha256", "box")  # the picture cut from, the face in it
 SPLIT_COLUMNS = ("path", "label", "group", "split")
+SEARCHED_COLUMNS = ("image", "image_sha256", "label", "faces")
 FOLD_COLUMNS = ("path", "label", "group", "fold")  # then p_<label> for each of the run's labels
 
 
@@ -62,6 +66,16 @@ class Split:
     label: str
     group: str
     split: str
+
+
+@dataclass(frozen=True)
+class Searched:
+    """A pictures.csv row: a picture a face export was cut from (or searched in vain)."""
+
+    image: str
+    image_sha256: str
+    label: str
+    faces: int
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,18 @@ def write_splits(path: Path, rows: Iterable[Split]) -> None:
 
 def read_splits(path: Path) -> list[Split]:
     return [Split(r["path"], r["label"], r["group"], r["split"]) for r in _read(path)[1]]
+
+
+def write_searched(folder: Path, rows: Iterable[Searched]) -> None:
+    ordered = sorted(rows, key=lambda r: r.image)
+    values = ((r.image, r.image_sha256, r.label, r.faces) for r in ordered)
+    _write(folder / SEARCHED_FILE, SEARCHED_COLUMNS, values)
+
+
+def read_searched(folder: Path) -> list[Searched]:
+    """The pictures a face export searched; none for an export older than this file."""
+    rows = _read(folder / SEARCHED_FILE)[1]
+    return [Searched(r["image"], r["image_sha256"], r["label"], int(r["faces"])) for r in rows]
 
 
 def write_out_of_fold(path: Path, labels: list[str], rows: Iterable[OutOfFold]) -> None:

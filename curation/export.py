@@ -17,9 +17,6 @@ must be an earlier export, or new, or empty; raw/ is never touched.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import shutil
 from collections import Counter
@@ -27,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.files import fresh_folder, replaceable
-from common.images import ImageRejected
 from common.labels import is_label
 from common.tables import EXPORT_MANIFEST, Exported, read_manifest, write_manifest
 from curation import decisions
@@ -36,7 +32,7 @@ from curation.decisions import Decision
 from curation.errors import CurationError
 from curation.grouping import rank_key
 from faces import crops
-from faces.images import open_upright
+from faces import export as face_export
 
 
 @dataclass
@@ -127,8 +123,8 @@ def export(
     return ExportReport(str(out), len(chosen), Counter(c["label"] for c in chosen), left_out, removed)
 
 
-def _face_crops(catalog: Catalog, chosen: list[dict], margin: float, min_face: int, left_out: Counter[str]):
-    """(manifest row, JPEG bytes) for every big-enough face of every chosen picture."""
+def _pictures(catalog: Catalog, chosen: list[dict]) -> list[face_export.Picture]:
+    """The chosen pictures with the faces `curate faces` found in them."""
     found = catalog.faces()
     unsearched = [c["raw"] for c in chosen if c["raw"] not in found]
     if unsearched:
@@ -136,28 +132,8 @@ def _face_crops(catalog: Catalog, chosen: list[dict], margin: float, min_face: i
             f"{len(unsearched)} of the {len(chosen)} pictures to export have not been searched for faces"
             f" (first: {unsearched[0]}); run `curate faces` first"
         )
-    for item in chosen:
-        faces = found[item["raw"]]
-        if not faces:
-            left_out["no face found"] += 1
-            continue
-        try:
-            img = open_upright(catalog.data_dir / item["raw"])
-        except (ImageRejected, OSError) as exc:
-            left_out[f"unreadable: {getattr(exc, 'reason', exc)}"] += 1
-            continue
-        stem = Path(item["path"]).with_suffix("")
-        for k, face in enumerate(faces):
-            if not crops.big_enough(face, *img.size, min_face):
-                left_out[f"face smaller than {min_face} px"] += 1
-                continue
-            buffer = io.BytesIO()
-            crops.crop(img, face, margin).save(buffer, "JPEG", quality=95)
-            jpeg = buffer.getvalue()
-            box = ",".join(f"{v:.4f}" for v in (face.x, face.y, face.w, face.h))
-            digest = hashlib.sha256(jpeg).hexdigest()
-            source = {"image": item["raw"], "image_sha256": item["sha256"], "box": box}
-            yield {**item, "path": f"{stem}.face{k}.jpg", "sha256": digest, **source}, jpeg
+    root = catalog.data_dir
+    return [face_export.Picture(Exported.of(c), root / c["raw"], c["raw"], found[c["raw"]]) for c in chosen]
 
 
 def export_faces(
@@ -170,18 +146,11 @@ def export_faces(
 ) -> ExportReport:
     """Face crops of the pictures `export` would write, as class folders with a manifest."""
     chosen, left_out = plan(catalog, reviewed)
-    rows = []
+    how = {"detector": catalog.face_setting(), "margin": margin, "min_face": min_face}
     with fresh_folder(out) as building:
         previous = _previous(out)
-        for row, jpeg in _face_crops(catalog, chosen, margin, min_face, left_out):
-            target = building / row["path"]  # written as they are cut, so memory stays flat
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(jpeg)
-            rows.append(row)
+        rows = face_export.write(building, _pictures(catalog, chosen), how, left_out)
         if not rows and not allow_empty:
             _refuse_empty(out, previous, left_out)  # the half-built folder goes, the old one stays
-        write_manifest(building, map(Exported.of, rows), faces=True)
-        how = {"detector": catalog.face_setting(), "margin": margin, "min_face": min_face}
-        (building / crops.SETTINGS).write_text(json.dumps(how, indent=2))
-    removed = len(previous - {r["path"] for r in rows})
-    return ExportReport(str(out), len(rows), Counter(r["label"] for r in rows), left_out, removed)
+    removed = len(previous - {r.path for r in rows})
+    return ExportReport(str(out), len(rows), Counter(r.label for r in rows), left_out, removed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from PIL import Image
 
 from faces.detectors.base import Face
@@ -35,3 +37,20 @@ def big_enough(face: Face, width: int, height: int, min_face: int = MIN_FACE) ->
 
 def crop(img: Image.Image, face: Face, margin: float = MARGIN) -> Image.Image:
     return img.crop(square_box(face, *img.size, margin))
+
+
+def jpeg(img: Image.Image, face: Face, margin: float = MARGIN) -> bytes:
+    """The crop as the JPEG a face export holds (quality 95: the crop is the training input)."""
+    buffer = io.BytesIO()
+    crop(img, face, margin).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def box_text(face: Face) -> str:
+    """The box as a face export's manifest writes it: "x,y,w,h", relative to the picture."""
+    return ",".join(f"{v:.4f}" for v in (face.x, face.y, face.w, face.h))
+
+
+def parse_box(text: str) -> Face:
+    x, y, w, h = (float(v) for v in text.split(","))
+    return Face(x, y, w, h, None)

@@ -14,31 +14,19 @@ from rich.table import Table
 from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
 from common.tf_runtime import quiet_tensorflow
 from common.workspace import CURATED, resolve_data_dir
-from trainer import compare, finetune, metrics, models
 from trainer import data as data_lib
 from trainer import export as export_lib
 from trainer import faces as face_scoring
+from trainer import finetune, models
 from trainer import predict as scoring
 from trainer import serve as serve_lib
+from trainer.cli_summary import metrics_table, print_train
 from trainer.config import TrainConfig
 from trainer.data import COLOR_MODES, MAX_IMAGE_SIZE
 from trainer.export import Format
 from trainer.run import PRIOR, open_run
 
 T = TypeVar("T")
-
-
-def _metrics_table(title: str, results: dict[str, dict]) -> Table:
-    keys = ("n", "accuracy", "balanced_accuracy", "precision", "recall", "roc_auc", "pr_auc")
-    table = Table(
-        title=title, title_justify="left", caption="[low, high]: 95% interval", caption_justify="left"
-    )
-    table.add_column("")
-    for key in keys:
-        table.add_column(key.replace("_", " "), justify="right")
-    for split, m in results.items():
-        table.add_row(split, *[metrics.shown(m, k) for k in keys])
-    return table
 
 
 Arch = choices("Arch", models.ARCHITECTURES)
@@ -129,6 +117,14 @@ def train(
             help="float16 on GPUs, bfloat16 on CPUs (default: bfloat16 on CPUs that compute it natively).",
         ),
     ] = None,
+    whole_frame: Annotated[
+        bool,
+        typer.Option(
+            "--whole-frame",
+            help="Train on whole pictures, not their faces (the default for a picture export of people "
+            "is its faces, cut beside it into <folder>-faces; whole-frame when faces are rare).",
+        ),
+    ] = False,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -139,7 +135,8 @@ def train(
     cfg = TrainConfig(source, out=out_dir, arch=arch and arch.value, epochs=epochs, image_size=image_size,
                       seed=seed, batch_size=batch_size, color_mode=color_mode and color_mode.value,
                       test_dir=test_dir, mixed_precision=mixed_precision, init=init, cross_fit=cross_fit,
-                      clean_labels=clean_labels, fine_tune=fine_tune and fine_tune.value)  # fmt: skip
+                      clean_labels=clean_labels, fine_tune=fine_tune and fine_tune.value,
+                      whole_frame=whole_frame)  # fmt: skip
     if as_json or not err.is_terminal:
         result = run_training(cfg)
     else:
@@ -152,6 +149,7 @@ def train(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=err) as progress:
+            search = progress.add_task("faces searched", total=None, logs="", visible=False)
             folds = progress.add_task("cross-fit fold", total=cross_fit, logs="") if cross_fit else None
             task = progress.add_task("epoch", total=epochs, logs="")
 
@@ -164,37 +162,14 @@ def train(
             def fold_done(fold: int, total: int) -> None:
                 progress.update(folds, completed=fold)
 
-            result = run_training(cfg, show, fold_done)
+            def searched(done: int, total: int) -> None:
+                progress.update(search, completed=done, total=total, visible=True)
+
+            result = run_training(cfg, show, fold_done, searched)
     if as_json:
         print(json.dumps(asdict(result)))
         return
-    out.print(_metrics_table(f"run {result.run}", result.metrics))
-    speed = f"{result.seconds:.0f}s ({result.images_per_second:.0f} images/s)"
-    skipped = sum(result.skipped.values())
-    fitted = (
-        f"{result.epochs_run} epochs, {speed}" if result.epochs_run else "the starting model kept as it is"
-    )
-    out.print(f"{fitted}; skipped {skipped} unreadable; report: {result.run}/report.html")
-    if result.fine_tune == finetune.FROM_PRIOR and not result.epochs_run:
-        out.print(
-            "no fine-tuning recipe read photos from another scrape better than the prior alone "
-            "(README, Faces): the run is the prior; --fine-tune NAME fine-tunes anyway"
-        )
-    if result.evidence:
-        out.print(
-            f"labels judged by {result.evidence.replace('_', '-')} predictions: "
-            f"{result.label_issues} label issues left out of training (split.csv: label_issue)"
-        )
-    if result.vs_prior is not None:
-        moved = compare.moves(result.vs_prior, result.vs_prior_within_noise or [])
-        out.print(f"vs the prior alone on the same test crops: {moved}")
-    if result.compared_to is not None:
-        c = result.compared_to
-        same = "same test set" if c.same_data else "data changed, so the test set differs"
-        moved = compare.moves(c.delta, c.within_noise)
-        out.print(f"vs previous run {c.previous} on this data folder: {moved} ({same})")
-    if "warning" in result.metrics.get("test", {}):
-        out.print(f"[yellow]test: {result.metrics['test']['warning']}[/yellow]")
+    print_train(result)
 
 
 FacesOpt = Annotated[
@@ -239,7 +214,7 @@ def evaluate(
     if as_json:
         print(json.dumps(result))
         return
-    out.print(_metrics_table(f"{run_dir} on {data_dir}", {"evaluation": result}))
+    out.print(metrics_table(f"{run_dir} on {data_dir}", {"evaluation": result}))
     if result["skipped"]:
         reasons = ", ".join(f"{why} {n}" for why, n in sorted(result["skipped"].items()))
         out.print(f"skipped {sum(result['skipped'].values())} unreadable ({reasons}): not scored")

@@ -32,6 +32,7 @@ class TrainConfig:
     cross_fit: int = 0  # K >= 2: out-of-fold probabilities for every training and validation image
     clean_labels: bool = False  # leave out what evidence that never saw the labels disputes
     fine_tune: str | None = None  # how a run started from another's weights is fine-tuned (finetune.default)
+    whole_frame: bool = False  # a picture export of people is read by its faces unless this is set
 
     def __post_init__(self) -> None:
         """Checked here, so `train()` called from code is held to what the command line is."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -12,10 +12,11 @@ import numpy as np
 
 from common import tables
 from common.files import fresh_folder
-from trainer import compare, data, metrics, splits
+from trainer import compare, data, metrics, reader, splits
 from trainer.config import TrainConfig
 from trainer.evidence import evidence_kind, judge_labels
 from trainer.fitting import callbacks_for, fit, score, score_items
+from trainer.predict import WHOLE_FRAME
 from trainer.run import PRIOR_DIR, open_run, point_latest
 from trainer.spec import ModelSpec, face_crops, faces_setting, model_spec
 from trainer.writer import run_config, write_run
@@ -39,6 +40,9 @@ class TrainResult:
     vs_prior: dict[str, float] | None = None  # face runs: test figures minus the prior's on the same crops
     vs_prior_within_noise: list[str] | None = None  # of those, the moves inside the test's 95% interval
     fine_tune: str | None = None  # the recipe, when the run started from another's weights
+    read_by: str = WHOLE_FRAME  # the reader the run gives predict, evaluate and serve
+    reader_chosen: str = ""  # why (trainer.reader)
+    pictures: dict[str, object] | None = None  # face runs cut from pictures: the folder, how many had a face
 
 
 def _split(cfg: TrainConfig, labels: list[str]) -> tuple[list[data.Item], Counter[str], dict[str, str]]:
@@ -59,11 +63,37 @@ def train(
     cfg: TrainConfig,
     on_epoch: Callable[[int, int, dict], None] | None = None,
     on_fold: Callable[[int, int], None] | None = None,
+    on_search: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Choose the reader (a picture export of people is cut into faces), then `train_on`."""
+    _labels(cfg.data_dir)
+    choice = reader.choose(cfg, on_search)
+    pictures = None
+    if choice.crops is not None and choice.crops != cfg.data_dir:
+        pictures = {"folder": str(cfg.data_dir), "searched": choice.pictures, "with_face": choice.with_face}
+        test_dir = cfg.test_dir and reader.cut(cfg.test_dir, on_search).crops
+        cfg = replace(cfg, data_dir=choice.crops, test_dir=test_dir)
+    read = {"read_by": choice.reader, "chosen": choice.why, "pictures": pictures}
+    result = train_on(cfg, on_epoch, on_fold, read)
+    result.read_by, result.reader_chosen, result.pictures = choice.reader, choice.why, pictures
+    return result
+
+
+def _labels(folder: Path) -> list[str]:
+    labels = data.labels_of(folder) if folder.is_dir() else []
+    if len(labels) < 2:
+        raise data.DataError(f"{folder} needs at least two label folders, found {labels or 'none'}")
+    return labels
+
+
+def train_on(
+    cfg: TrainConfig,
+    on_epoch: Callable[[int, int, dict], None] | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
+    read: dict | None = None,
 ) -> TrainResult:
     """Split, choose the shape, judge the labels (optional), fit, score, write the run."""
-    labels = data.labels_of(cfg.data_dir) if cfg.data_dir.is_dir() else []
-    if len(labels) < 2:
-        raise data.DataError(f"{cfg.data_dir} needs at least two label folders, found {labels or 'none'}")
+    labels = _labels(cfg.data_dir)
     import keras
 
     started = datetime.now()
@@ -94,6 +124,7 @@ def train(
         config = run_config(
             cfg, shape, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
         )
+        config["reader"] = read
         write_run(run, fitted, config, scored, subsets["test"], labels, judged.left_out)
     run = final
     comparison = compare.compare(run, config, scored.results)

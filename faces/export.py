@@ -1,0 +1,96 @@
+"""A face export, written in one place: class folders of square face crops, manifest.csv tying
+each crop to its picture (label, duplicate group, box), pictures.csv listing every picture
+searched (with how many faces it gave, 0 for none) and faces.json saying how they were cut.
+
+Two commands write one: `curate export --faces` (boxes from `curate faces`) and `train` on a
+picture export (boxes from an earlier face export of the same pictures, else found then). The
+trainer and `predict` read it back the same way whoever wrote it.
+
+    >>> rows = write(building, pictures, how={"detector": "mtcnn:min20", "margin": 0.2, "min_face": 24})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from common import tables
+from common.images import ImageRejected
+from faces import crops
+from faces.detectors.base import Face
+from faces.images import open_upright
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture to cut: its own export row (path relative to the export), where to read it, the
+    name its crops record it by (`image`: a raw path in a workspace), and its faces."""
+
+    row: tables.Exported
+    file: Path
+    image: str
+    faces: list[Face]
+
+
+def settings(folder: Path) -> dict | None:
+    """How a face export's crops were cut (faces.json); None when `folder` is not one."""
+    how = folder / crops.SETTINGS
+    return json.loads(how.read_text()) if how.is_file() else None
+
+
+def known_faces(folder: Path, how: dict) -> dict[str, list[Face]]:
+    """image sha256 → its big-enough faces, for every picture the face export in `folder`
+    searched with the same detector, margin and minimum size; {} otherwise."""
+    if settings(folder) != how:
+        return {}
+    found: dict[str, list[Face]] = {r.image_sha256: [] for r in tables.read_searched(folder)}
+    for row in tables.read_manifest(folder) or []:
+        if row.image_sha256 in found and row.box:
+            found[row.image_sha256].append(crops.parse_box(row.box))
+    return found
+
+
+def write(
+    building: Path, pictures: Iterable[Picture], how: dict, left_out: Counter[str]
+) -> list[tables.Exported]:
+    """Cut every big-enough face into `building`/<label>/<stem>.face<k>.jpg and write the three
+    tables; a picture that cannot be read or has no face is counted in `left_out` by reason."""
+    rows: list[tables.Exported] = []
+    searched: list[tables.Searched] = []
+    for picture in pictures:
+        cut = _cut(building, picture, how, left_out)
+        rows += cut
+        searched.append(tables.Searched(picture.image, picture.row.sha256, picture.row.label, len(cut)))
+    tables.write_manifest(building, rows, faces=True)
+    tables.write_searched(building, searched)
+    (building / crops.SETTINGS).write_text(json.dumps(how, indent=2))
+    return rows
+
+
+def _cut(building: Path, picture: Picture, how: dict, left_out: Counter[str]) -> list[tables.Exported]:
+    if not picture.faces:
+        left_out["no face found"] += 1
+        return []
+    try:
+        img = open_upright(picture.file)
+    except (ImageRejected, OSError) as exc:
+        left_out[f"unreadable: {getattr(exc, 'reason', exc)}"] += 1
+        return []
+    stem = Path(picture.row.path).with_suffix("")
+    out = []
+    for k, face in enumerate(picture.faces):
+        if not crops.big_enough(face, *img.size, how["min_face"]):
+            left_out[f"face smaller than {how['min_face']} px"] += 1
+            continue
+        jpeg = crops.jpeg(img, face, how["margin"])
+        target = building / f"{stem}.face{k}.jpg"  # written as they are cut, so memory stays flat
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(jpeg)
+        source = {"image": picture.image, "image_sha256": picture.row.sha256, "box": crops.box_text(face)}
+        digest = hashlib.sha256(jpeg).hexdigest()
+        out.append(replace(picture.row, path=str(target.relative_to(building)), sha256=digest, **source))
+    return out
