@@ -33,8 +33,8 @@ lint: install
 # Two workers, one a core: on a 2-core machine the suite is CPU-bound (a third worker took
 # 520 s against two's 500 s on the AMX machine). A test file stays on one worker, so its module
 # fixtures (the demo run, a trained model) are built once; files go out in collection order, the
-# demo's first (tests/conftest.py), not largest-first. On a 2-core AVX2-only AMD EPYC: 22 min,
-# the demo's fixture 13.5 min of it on one worker.
+# demo's first (tests/conftest.py), not largest-first. The demo's fixture: about 3 min on a
+# 2-core AVX2-only AMD EPYC (faces read, the prior kept; 13.5 min when it trained whole-frame).
 test: browser lint
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 

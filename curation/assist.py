@@ -87,12 +87,21 @@ def _picture_digests(run: Run) -> dict[str, str]:
     face crop stands for the picture it was cut from (export --faces records its sha256).
     """
     root = run.data_dir or Path(".")
-    cut_from = {str((root / r.path).resolve()): r.image_sha256 for r in tables.read_manifest(root) or []}
+    cut_from = {r.path: r.image_sha256 for r in tables.read_manifest(root) or [] if r.image_sha256}
+    trained_in = Path(run.config.get("data_dir") or root)  # split.csv's paths start here, moved or not
     return {
         row.path: digest
         for row in tables.read_splits(run.path / tables.SPLIT_FILE)
-        if (digest := cut_from.get(row.path) or _sha256(Path(row.path)))
+        if (digest := cut_from.get(_inside(row.path, trained_in)) or _sha256(Path(row.path)))
     }
+
+
+def _inside(path: str, folder: Path) -> str:
+    """`path` relative to `folder` as a manifest writes it; "" when it is not inside."""
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return ""
 
 
 def run_splits(run: Run) -> dict[str, str]:
@@ -122,22 +131,34 @@ def label_quality(given: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return get_label_quality_scores(given, probs)
 
 
-def _on_faces(run: Run, dataset, paths: list[str]) -> list:
-    """Per-face predictions on the faces `curate faces` found (the boxes reviewers see)."""
-    from faces.batch import Found
-    from faces.detectors import Face
-    from trainer.faces import classify
+UNSEARCHED = "not searched"  # a picture `curate faces` has not reached yet
+
+
+def _found_faces(run: Run, dataset, paths: list[str]) -> list:
+    """Each picture's faces: the boxes `curate faces` found (the ones reviewers see), else those
+    of the face export the run was cut from (`train` on pictures), else found now with the
+    run's detector."""
+    from faces import export as face_export
+    from faces.batch import Found, detect_files
+    from faces.detectors import Face, from_setting
+    from trainer.faces import settings
 
     boxes = (
         dataset.values(f"{FACES}.detections.bounding_box") if FACES in dataset.get_field_schema() else None
     )
-    if boxes is None or all(b is None for b in boxes):
-        raise CurationError(f"{run.path} was trained on face crops: run `curate faces` first")
-    found = [
-        Found(Path(p), [Face(*box, None) for box in b or []], error=None if b is not None else "not searched")
-        for p, b in zip(paths, boxes, strict=True)
+    if boxes is not None and any(b is not None for b in boxes):
+        return [
+            Found(Path(p), [Face(*box, None) for box in b or []], error=None if b is not None else UNSEARCHED)
+            for p, b in zip(paths, boxes, strict=True)
+        ]
+    how = settings(run)
+    known = face_export.known_faces(run.data_dir, how) if run.data_dir else {}
+    digests = [_sha256(Path(p)) for p in paths]
+    todo = [Path(p) for p, d in zip(paths, digests, strict=True) if d not in known]
+    found = iter(detect_files(from_setting(how["detector"]), todo))
+    return [
+        Found(Path(p), known[d]) if d in known else next(found) for p, d in zip(paths, digests, strict=True)
     ]
-    return classify(run, found)
 
 
 def _probabilities(result, labels: list[str]) -> np.ndarray | None:
@@ -268,7 +289,7 @@ def attach(
     """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
     `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
     from trainer.data import DataError
-    from trainer.faces import reads_faces
+    from trainer.faces import classify, reads_faces
     from trainer.predict import FACES, WHOLE_FRAME, predict
     from trainer.run import PRIOR_DIR, open_run
 
@@ -281,8 +302,10 @@ def attach(
     paths = dataset.values("filepath")
     on_faces = reads_faces(run, faces, paths)  # not in a workspace of face crops: each is one face
 
+    found = _found_faces(run, dataset, paths) if on_faces else []
+
     def read(model: Run) -> list:
-        return _on_faces(model, dataset, paths) if on_faces else predict(model, paths)
+        return classify(model, found) if on_faces else predict(model, paths)
 
     results = read(run)
     # a face model's reading gets the prior's beside it: the prior never saw this data

@@ -11,35 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-SKIN = [(236, 188, 150), (224, 172, 130)]  # darker drawn skin on these backgrounds fools MTCNN
-
-
-def draw_face(img: Image.Image, cx: int, cy: int, r: int, mood: str, skin: tuple[int, int, int]) -> None:
-    """A face of half-height r centred at (cx, cy); its box is about (cx-0.8r, cy-r, 1.6r, 2r)."""
-    draw = ImageDraw.Draw(img)
-    draw.ellipse((cx - int(r * 0.8), cy - r, cx + int(r * 0.8), cy + r), fill=skin)
-    draw.chord((cx - int(r * 0.85), cy - int(r * 1.08), cx + int(r * 0.85), cy + int(r * 0.2)), 180, 360,
-               fill=(60, 40, 25))  # fmt: skip
-    ey, ex, ew, eh = cy - int(r * 0.15), int(r * 0.35), int(r * 0.16), int(r * 0.08)
-    for side in (-1, 1):
-        x = cx + side * ex
-        draw.ellipse((x - ew, ey - eh, x + ew, ey + eh), fill=(245, 245, 245))
-        draw.ellipse((x - eh, ey - eh, x + eh, ey + eh), fill=(50, 35, 20))
-        draw.line(
-            (x - ew, ey - int(r * 0.22), x + ew, ey - int(r * 0.25)), fill=(50, 35, 20), width=max(2, r // 14)
-        )
-    draw.line(
-        (cx, ey + int(r * 0.05), cx - int(r * 0.07), cy + int(r * 0.3)),
-        fill=(170, 110, 80),
-        width=max(2, r // 18),
-    )
-    my, mw = cy + int(r * 0.55), int(r * 0.32)
-    if mood == "happy":
-        draw.chord((cx - mw, my - int(r * 0.18), cx + mw, my + int(r * 0.18)), 0, 180, fill=(150, 40, 40))
-    else:
-        draw.arc(
-            (cx - mw, my, cx + mw, my + int(r * 0.3)), 200, 340, fill=(120, 40, 40), width=max(2, r // 10)
-        )
+from collector.demo.pictures import PHOTO_SKIN as SKIN
+from collector.demo.pictures import draw_face
 
 
 def scene(seed: int, mood: str, faces: int, size: tuple[int, int] = (320, 240)) -> tuple[Image.Image, list]:

@@ -62,7 +62,8 @@ def test_a_picture_export_of_people_is_read_by_its_faces_cut_beside_it(people):
     config = json.loads((root / "run" / "config.json").read_text())
     assert config["faces"] == json.loads((crops / "faces.json").read_text())  # predict cuts as training did
     assert config["reader"]["read_by"] == FACES and Path(config["data_dir"]) == crops.resolve()
-    assert config["fine_tune"] == "keep"  # the prior kept, by the cross-scrape rule
+    assert config["fine_tune"] == summary["fine_tune"] == "keep"  # the prior kept, by the cross-scrape rule
+    assert summary["vs_prior_within_noise"] == ["accuracy", "balanced_accuracy", "roc_auc"]  # it is the prior
     assert summary["metrics"]["prior on test"]["n"] == summary["metrics"]["test"]["n"]
 
 

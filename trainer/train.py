@@ -131,12 +131,22 @@ def train_on(
     point_latest(run)
     epochs_run = config["epochs_run"]
     n_train = len(subsets["train"]) * epochs_run
-    return TrainResult(str(run), labels, config["counts"], dict(skipped), epochs_run, round(seconds, 1),
-                       round(n_train / seconds, 1) if seconds else 0.0, scored.results, comparison,
-                       len(judged.left_out), judged.evidence,
-                       compare.delta(scored.results["test"], beside) if beside else None,
-                       config["fine_tune"],
-                       compare.within_noise(scored.results["test"], beside) if beside else None)  # fmt: skip
+    return TrainResult(
+        run=str(run),
+        labels=labels,
+        counts=config["counts"],
+        skipped=dict(skipped),
+        epochs_run=epochs_run,
+        seconds=round(seconds, 1),
+        images_per_second=round(n_train / seconds, 1) if seconds else 0.0,
+        metrics=scored.results,
+        compared_to=comparison,
+        label_issues=len(judged.left_out),
+        evidence=judged.evidence,
+        vs_prior=compare.delta(scored.results["test"], beside) if beside else None,
+        vs_prior_within_noise=compare.within_noise(scored.results["test"], beside) if beside else None,
+        fine_tune=config["fine_tune"],
+    )
 
 
 def _beside_prior(

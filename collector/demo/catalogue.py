@@ -59,7 +59,8 @@ def entries(slug: str, count: int) -> tuple[Entry, ...]:
     out: list[Entry] = []
     for i in range(count):
         seed = base * 1000 + i
-        size = (rng.randrange(280, 420), rng.randrange(200, 320))
+        width, _ = rng.randrange(280, 420), rng.randrange(200, 320)  # (both drawn: the sequence stays)
+        size = (width, width * 3 // 4)  # the pictures' own 4:3, so a face is not squashed past finding
         key = f"{slug}-{i:04d}"
         roll = rng.random()
         kind, entry_mood = "face", mood
@@ -127,7 +128,7 @@ def render(entry: Entry, thumb: bool = False) -> bytes:
     elif entry.kind == "tiny":
         img = pictures.face(entry.seed, entry.mood, (24, 24))
     else:
-        img = pictures.face(entry.seed, entry.mood, (320, 240)).resize(entry.size)
+        img = pictures.people(entry.seed, entry.mood, (320, 240)).resize(entry.size)
     if thumb:
         return pictures.jpeg(pictures.thumbnail(img), 80)
     return pictures.jpeg(img, entry.quality)
