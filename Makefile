@@ -57,6 +57,7 @@ bench: install .venv-bench/.installed .venv-fer/.installed
 	$(BIN)/python bench/collect_throughput.py --img2dataset .venv-bench/bin/img2dataset
 	$(BIN)/python bench/dedupe_quality.py --python-imagededup .venv-bench/bin/python
 	$(BIN)/python bench/cross_scrape.py --fer-python .venv-fer/bin/python
+	$(BIN)/python bench/whole_frame.py
 	$(BIN)/python bench/faces_kfold.py --fer-python .venv-fer/bin/python
 	$(BIN)/python bench/serve_throughput.py
 
