@@ -70,6 +70,6 @@ def _print_reader(result: TrainResult) -> None:
         out.print(f"read by faces: {result.reader_chosen}{where}; a picture without one gets no face found")
     else:
         out.print(
-            f"read by the whole frame: {result.reader_chosen}. On photos from another scrape the "
-            "whole-frame model read at chance (README, Faces); the face reader is the default"
+            f"read by the whole frame: {result.reader_chosen}. On a held-back scrape of people photos "
+            "the whole-frame model read at chance (README, Benchmarks); the face reader is the default"
         )
