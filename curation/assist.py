@@ -139,7 +139,7 @@ def _found_faces(run: Run, dataset, paths: list[str]) -> list:
     of the face export the run was cut from (`train` on pictures), else found now with the
     run's detector."""
     from faces import export as face_export
-    from faces.batch import Found, detect_files
+    from faces.batch import Found
     from faces.detectors import Face, from_setting
     from trainer.faces import settings
 
@@ -154,11 +154,7 @@ def _found_faces(run: Run, dataset, paths: list[str]) -> list:
     how = settings(run)
     known = face_export.known_faces(run.data_dir, how) if run.data_dir else {}
     digests = [_sha256(Path(p)) for p in paths]
-    todo = [Path(p) for p, d in zip(paths, digests, strict=True) if d not in known]
-    found = iter(detect_files(from_setting(how["detector"]), todo))
-    return [
-        Found(Path(p), known[d]) if d in known else next(found) for p, d in zip(paths, digests, strict=True)
-    ]
+    return face_export.find([Path(p) for p in paths], digests, known, from_setting(how["detector"]))
 
 
 def _probabilities(result, labels: list[str]) -> np.ndarray | None:

@@ -14,14 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common import tables
 from common.images import ImageRejected
 from faces import crops
-from faces.detectors.base import Face
+from faces.batch import Found, detect_files
+from faces.detectors.base import Detector, Face
 from faces.images import open_upright
 
 
@@ -52,6 +53,33 @@ def known_faces(folder: Path, how: dict) -> dict[str, list[Face]]:
         if row.image_sha256 in found and row.box:
             found[row.image_sha256].append(crops.parse_box(row.box))
     return found
+
+
+def find(
+    files: list[Path],
+    digests: list[str | None],
+    known: dict[str, list[Face]],
+    detector: Detector,
+    min_face: int = 0,
+    on_each: Callable[[int, int], None] | None = None,
+) -> list[Found]:
+    """Each file's faces, in order: a known picture's (by its sha256) as they are, the others
+    found now (`on_each(done, to_find)` after each), those smaller than `min_face` px left out."""
+    todo = [f for f, d in zip(files, digests, strict=True) if d not in known]
+    detected = detect_files(detector, todo)
+    out: list[Found] = []
+    done = 0
+    for file, digest in zip(files, digests, strict=True):
+        if digest in known:
+            out.append(Found(file, known[digest]))
+            continue
+        found = next(detected)
+        big = [f for f in found.faces if crops.big_enough(f, found.width, found.height, min_face)]
+        out.append(replace(found, faces=big))
+        done += 1
+        if on_each is not None:
+            on_each(done, len(todo))
+    return out
 
 
 def write(

@@ -26,7 +26,6 @@ from common import tables
 from common.files import fresh_folder, replaceable
 from faces import crops
 from faces import export as face_export
-from faces.batch import Found, detect_files
 from faces.detectors import Face, from_setting
 from trainer import data
 from trainer.config import NO_INIT, TrainConfig
@@ -142,18 +141,10 @@ def _sha256(file: Path) -> str:
 
 def _faces(pictures, known: dict[str, list[Face]], how: dict, on_search) -> dict[str, list[Face]]:
     """sha256 → big-enough faces: known ones as they are, the others found now."""
-    out = {p.row.sha256: known[p.row.sha256] for p in pictures if p.row.sha256 in known}
-    todo = [p for p in pictures if p.row.sha256 not in out]
+    files, digests = [p.file for p in pictures], [p.row.sha256 for p in pictures]
     detector = from_setting(how["detector"])
-    for n, found in enumerate(detect_files(detector, [p.file for p in todo]), 1):
-        out[todo[n - 1].row.sha256] = _big(found, how["min_face"])
-        if on_search is not None:
-            on_search(n, len(todo))
-    return out
-
-
-def _big(found: Found, min_face: int) -> list[Face]:
-    return [f for f in found.faces if crops.big_enough(f, found.width, found.height, min_face)]
+    found = face_export.find(files, digests, known, detector, how["min_face"], on_search)
+    return {p.row.sha256: f.faces for p, f in zip(pictures, found, strict=True)}
 
 
 def _same(out: Path, pictures: list[face_export.Picture], how: dict) -> bool:
