@@ -29,6 +29,7 @@ demo: browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layers and no circles: [tool.importlinter] in pyproject.toml
 
 # Two workers, one a core: on a 2-core machine the suite is CPU-bound (a third worker took
 # 520 s against two's 500 s on the AMX machine). A test file stays on one worker, so its module

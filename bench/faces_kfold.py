@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import machine
 from bench.train_benchmark import SHARED, curate
-from common import tables
-from common.tf_runtime import quiet_tensorflow
-from faces.batch import detect_files
-from faces.detectors import from_setting
+from happysad.common import tables
+from happysad.common.tf_runtime import quiet_tensorflow
+from happysad.faces.batch import detect_files
+from happysad.faces.detectors import from_setting
 from trainer import splits
 from trainer.config import TrainConfig
 from trainer.data import Item, list_tree

@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import machine
 from bench.train_benchmark import SHARED
-from common.tf_runtime import quiet_tensorflow
-from faces import crops
-from faces.batch import detect_files
-from faces.detectors import get
-from faces.detectors.base import Face
-from faces.images import open_upright
+from happysad.common.tf_runtime import quiet_tensorflow
+from happysad.faces import crops
+from happysad.faces.batch import detect_files
+from happysad.faces.detectors import get
+from happysad.faces.detectors.base import Face
+from happysad.faces.images import open_upright
 from trainer import data
 
 console = Console(width=160, stderr=True)

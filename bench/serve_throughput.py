@@ -77,10 +77,10 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
     import numpy as np
     import tensorflow as tf
 
-    from common.images import decode_image, upright
-    from faces import crops
-    from faces.detectors import MTCNNDetector, from_setting
-    from faces.images import for_detection
+    from happysad.common.images import decode_image, upright
+    from happysad.faces import crops
+    from happysad.faces.detectors import MTCNNDetector, from_setting
+    from happysad.faces.images import for_detection
     from trainer import data
     from trainer.faces import crop_tensor, reads_faces, settings
     from trainer.predict import decide
@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,16,32")
     parser.add_argument("--runs", default="whole,face", help="which runs: whole (whole-frame), face")
     args = parser.parse_args()
-    from common.tf_runtime import quiet_tensorflow
+    from happysad.common.tf_runtime import quiet_tensorflow
 
     quiet_tensorflow()
     levels = [int(c) for c in args.concurrency.split(",")]

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import machine
 from bench.train_benchmark import SHARED
-from common.tf_runtime import quiet_tensorflow
-from faces.batch import detect_files
-from faces.detectors import from_setting
+from happysad.common.tf_runtime import quiet_tensorflow
+from happysad.faces.batch import detect_files
+from happysad.faces.detectors import from_setting
 from trainer import metrics
 from trainer.config import TrainConfig
 from trainer.faces import DEFAULTS, evaluate_found

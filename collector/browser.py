@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.async_api import Browser, BrowserContext, Error, async_playwright
 
 from collector.errors import BrowserNotFound
-from common.errors import first_line
+from happysad.common.errors import first_line
 
 ENV_VAR = "HAPPYSAD_BROWSER"
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

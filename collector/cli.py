@@ -18,9 +18,9 @@ from collector.engines import DEFAULT_ENGINE, ENGINES
 from collector.errors import CollectError
 from collector.job import candidate_list, collect
 from collector.pipeline import Job, Summary
-from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors
-from common.labels import check_label, slugify
-from common.workspace import resolve_data_dir
+from happysad.common.cli import DataOpt, JsonOpt, choices, err, one_line_errors
+from happysad.common.labels import check_label, slugify
+from happysad.common.workspace import resolve_data_dir
 
 EngineName = choices("EngineName", ENGINES)
 

@@ -23,7 +23,7 @@ import aiohttp
 from collector import addresses
 from collector.addresses import PrivateAddress, PublicResolver, check_host
 from collector.politeness import HostLimiter, RobotsCache, opted_out
-from common.images import MAX_BYTES
+from happysad.common.images import MAX_BYTES
 
 DEFAULT_USER_AGENT = "happysad-collector/0.1 (image dataset builder; honours robots.txt)"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}

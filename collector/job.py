@@ -16,10 +16,10 @@ from collector.errors import CollectError
 from collector.manifest import Manifest
 from collector.pipeline import Job, Pipeline, Summary
 from collector.store import RawStore
-from common.errors import first_line
-from common.files import write_atomic
-from common.labels import check_label
-from common.workspace import exclusive
+from happysad.common.errors import first_line
+from happysad.common.files import write_atomic
+from happysad.common.labels import check_label
+from happysad.common.workspace import exclusive
 
 Reader = Callable[[Fetch], AsyncIterable[Candidate]]  # given the downloader's fetch
 

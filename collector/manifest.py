@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common import sqlite
-from common.workspace import COLLECTION
+from happysad.common import sqlite
+from happysad.common.workspace import COLLECTION
 
 if TYPE_CHECKING:  # only a type here: curation reads the manifest without the browser's imports
     from collector.engines.base import Candidate

@@ -27,9 +27,9 @@ from collector.engines.base import Candidate
 from collector.errors import CollectError
 from collector.manifest import Manifest, Row, Stored
 from collector.store import RawStore
-from common.errors import first_line
-from common.images import ImageInfo, ImageRejected, inspect_image
-from common.workspace import raw_path
+from happysad.common.errors import first_line
+from happysad.common.images import ImageInfo, ImageRejected, inspect_image
+from happysad.common.workspace import raw_path
 
 
 @dataclass
@@ -103,7 +103,7 @@ class Rejected(Exception):
 
 
 class BadImage(FetchProblem):
-    """The bytes came, but are no usable image (common.images' reason): worth the thumbnail."""
+    """The bytes came, but are no usable image (happysad.common.images' reason): worth the thumbnail."""
 
     status = "filtered"
 

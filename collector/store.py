@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from common.workspace import RAW
+from happysad.common.workspace import RAW
 
 
 class RawStore:

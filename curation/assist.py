@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from common import tables
-from common.images import ImageRejected, read_image_file
 from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
 from curation.review import FACES
+from happysad.common import tables
+from happysad.common.images import ImageRejected, read_image_file
 
 if TYPE_CHECKING:
     from trainer.run import Run
@@ -138,9 +138,9 @@ def _found_faces(run: Run, dataset, paths: list[str]) -> list:
     """Each picture's faces: the boxes `curate faces` found (the ones reviewers see), else those
     of the face export the run was cut from (`train` on pictures), else found now with the
     run's detector."""
-    from faces import export as face_export
-    from faces.batch import Found
-    from faces.detectors import Face, from_setting
+    from happysad.faces import export as face_export
+    from happysad.faces.batch import Found
+    from happysad.faces.detectors import Face, from_setting
     from trainer.faces import settings
 
     boxes = (
@@ -284,7 +284,7 @@ def attach(
 ) -> AssistReport:
     """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
     `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
-    from trainer.data import DataError
+    from trainer.errors import DataError
     from trainer.faces import classify, reads_faces
     from trainer.predict import FACES, WHOLE_FRAME, predict
     from trainer.run import PRIOR_DIR, open_run

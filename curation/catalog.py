@@ -10,17 +10,34 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from collector.manifest import stored_images
-from common import sqlite
-from common.workspace import CURATION, DATASET_KEY
 from curation.grouping import Group, Member
 from curation.hashing import COLUMNS
-from curation.scan import ScanResult
-from faces.batch import Found
-from faces.detectors import Face
+from happysad.common import sqlite
+from happysad.common.workspace import CURATION, DATASET_KEY
+from happysad.faces.batch import Found
+from happysad.faces.detectors import Face
+
+
+# what `scan` found in one file: a row of the images table
+@dataclass
+class ScanResult:
+    path: str
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    mode: str | None = None
+    orientation: int | None = None
+    frames: int | None = None
+    bytes: int = 0
+    flag: str | None = None
+    reason: str | None = None
+    hashes: dict[str, int] = field(default_factory=dict)
+
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS images (

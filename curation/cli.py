@@ -14,9 +14,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
-from common.tf_runtime import quiet_tensorflow
-from common.workspace import CURATED, CURATED_FACES, DATASET_KEY, exclusive, resolve_data_dir
 from curation import assist, database, decisions, face_scan, grouping
 from curation import dedupe as dedupe_lib
 from curation import export as export_lib
@@ -24,7 +21,10 @@ from curation import review as review_lib
 from curation import scan as scan_lib
 from curation.catalog import Catalog
 from curation.importer import import_tree
-from faces import crops, detectors
+from happysad.common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
+from happysad.common.tf_runtime import quiet_tensorflow
+from happysad.common.workspace import CURATED, CURATED_FACES, DATASET_KEY, exclusive, resolve_data_dir
+from happysad.faces import crops, detectors
 
 T = TypeVar("T")
 

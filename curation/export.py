@@ -10,7 +10,7 @@ review, nothing from a group whose labels still conflict. Files are hard links i
 raw/ where the filesystem allows (no extra space), copies otherwise.
 
 Each export is built whole in a fresh folder and swapped in for the earlier one
-(common.files.fresh_folder): a reader, or a run killed at any moment, sees the old export
+(happysad.common.files.fresh_folder): a reader, or a run killed at any moment, sees the old export
 or the new one, never a mix (a relabelled picture in two class folders). So the folder
 must be an earlier export, or new, or empty; raw/ is never touched.
 """
@@ -23,16 +23,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.files import fresh_folder, replaceable
-from common.labels import is_label
-from common.tables import EXPORT_MANIFEST, Exported, read_manifest, write_manifest
 from curation import decisions
 from curation.catalog import Catalog
 from curation.decisions import Decision
 from curation.errors import CurationError
 from curation.grouping import rank_key
-from faces import crops
-from faces import export as face_export
+from happysad.common.files import fresh_folder, replaceable
+from happysad.common.labels import is_label
+from happysad.common.tables import EXPORT_MANIFEST, Exported, read_manifest, write_manifest
+from happysad.faces import crops
+from happysad.faces import export as face_export
 
 
 @dataclass

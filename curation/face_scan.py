@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from itertools import islice
 
 from curation.catalog import Catalog
-from faces.batch import detect_files
-from faces.detectors import Detector, setting
+from happysad.faces.batch import detect_files
+from happysad.faces.detectors import Detector, setting
 
 BATCH = 16  # images per commit: what a killed run can lose
 WORKERS = 2  # pictures searched at once: one a core on our 2-core machines

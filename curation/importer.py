@@ -1,7 +1,7 @@
 """`curate import DIR`: bring a hand-gathered folder tree (label = sub-folder) into raw/.
 
 Files are copied into raw/ under the same content-addressed names `collect` writes
-(common.workspace.raw_path); the source tree is only read. Broken files come along too, so
+(happysad.common.workspace.raw_path); the source tree is only read. Broken files come along too, so
 that `scan` can flag them instead of them vanishing silently.
 """
 
@@ -11,12 +11,12 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.files import write_atomic
-from common.images import EXTENSIONS, ImageRejected, read_image_file, sniff
-from common.labels import slugify
-from common.workspace import raw_path
 from curation.catalog import Catalog
 from curation.errors import CurationError
+from happysad.common.files import write_atomic
+from happysad.common.images import EXTENSIONS, ImageRejected, read_image_file, sniff
+from happysad.common.labels import slugify
+from happysad.common.workspace import raw_path
 
 
 @dataclass

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from common.workspace import DATASET_KEY, workspace_id
 from curation import decisions
 from curation.catalog import Catalog
-from faces.detectors import Face
+from happysad.common.workspace import DATASET_KEY, workspace_id
+from happysad.faces.detectors import Face
 
 FIELDS = ("origin", "source", "page_url", "query", "engine", "sha256", "group_id", "role", "flag", "reason",
           "width", "height", "format")  # fmt: skip

@@ -2,7 +2,8 @@
 
 Flags (never deletions): not_image (HTML, SVG, unknown bytes), corrupt, bomb, small,
 animated, and undecodable: what Pillow reads and the trainer's decoder cannot (a JPEG cut
-before its end marker), found by that decoder (trainer.data.verdict), so export leaves it out.
+before its end marker), found by that decoder (happysad.common.decoder.verdict), so export
+leaves it out.
 """
 
 from __future__ import annotations
@@ -13,35 +14,23 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from common.images import ImageRejected, decode_image, orientation, read_image_file, upright
 from curation import hashing
+from curation.catalog import Catalog, ScanResult
+from happysad.common.images import (
+    NOT_IMAGE,
+    ImageRejected,
+    decode_image,
+    orientation,
+    read_image_file,
+    upright,
+)
 
-if TYPE_CHECKING:
-    from curation.catalog import Catalog
-
-NOT_IMAGE = {"html page, not an image", "svg, not a raster image", "unknown format", "empty file"}
 # "small" is relative to the workspace: under half its median short side, and never above
 # MIN_SIZE. In a web scrape (seed scrape: median short side 400 px) that is 64 px, where
 # icons and thumbnails live; in a tree of face crops (FER2013: every image 48 px) it is 24 px,
 # so a data set made of small images is not flagged whole.
 MIN_SIZE = 64
-
-
-@dataclass
-class ScanResult:
-    path: str
-    format: str | None = None
-    width: int | None = None
-    height: int | None = None
-    mode: str | None = None
-    orientation: int | None = None
-    frames: int | None = None
-    bytes: int = 0
-    flag: str | None = None
-    reason: str | None = None
-    hashes: dict[str, int] = field(default_factory=dict)
 
 
 def _flag_for(reason: str) -> str:
@@ -135,8 +124,8 @@ def scan_all(
 def flag_undecodable(root: Path, results: list[ScanResult]) -> None:
     """Flag decoded images the trainer's decoder refuses. In this process, after the Pillow
     pass: TensorFlow is started once here, never in forked workers (it does not survive fork)."""
-    from common.tf_runtime import quiet_tensorflow
-    from trainer.data import TF_FORMATS, verdict
+    from happysad.common.decoder import TF_FORMATS, verdict
+    from happysad.common.tf_runtime import quiet_tensorflow
 
     todo = [r for r in results if r.flag is None and r.format in TF_FORMATS]
     if not todo:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common.tf_runtime import quiet_tensorflow  # noqa: E402
+from happysad.common.tf_runtime import quiet_tensorflow  # noqa: E402
 from trainer.run import PRIOR_DIR  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets" / "fer2013-happy-sad"

@@ -123,7 +123,7 @@ def test_a_second_collect_on_a_busy_workspace_fails_naming_the_holder(live: Live
     """Its start-up clean-up would otherwise delete the running collect's staged files."""
     import os
 
-    from common.workspace import exclusive
+    from happysad.common.workspace import exclusive
 
     staged = tmp_path / ".tmp" / "stage-running"
     staged.parent.mkdir(parents=True)

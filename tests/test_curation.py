@@ -119,7 +119,7 @@ def test_collected_images_are_picked_up_without_import(tmp_path):
     from collector.engines.base import Candidate
     from collector.manifest import Manifest, Stored
     from collector.store import RawStore
-    from common.workspace import raw_path
+    from happysad.common.workspace import raw_path
     from tests.curation_data import jpeg, scene
 
     data = tmp_path / "ws"

@@ -16,9 +16,9 @@ from curation import scan as scan_lib
 from curation.catalog import Catalog
 from curation.face_scan import find_faces
 from curation.importer import import_tree
-from faces.batch import detect_files
-from faces.crops import square_box
-from faces.detectors import Face, get
+from happysad.faces.batch import detect_files
+from happysad.faces.crops import square_box
+from happysad.faces.detectors import Face, get
 from tests.conftest import curate_json, run_cli
 from tests.faces_data import face_crop_tree, make_scenes
 from tests.test_trainer import run, run_json
@@ -66,8 +66,8 @@ def test_mtcnn_traced_finds_the_boxes_the_package_finds_eagerly(scenes):
     import numpy as np
     from mtcnn import MTCNN
 
-    from faces.detectors.mtcnn import traced
-    from faces.images import for_detection
+    from happysad.faces.detectors.mtcnn import traced
+    from happysad.faces.images import for_detection
 
     root, truth = scenes
     eager, graph = MTCNN(device="CPU:0"), traced(MTCNN(device="CPU:0"))

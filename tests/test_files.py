@@ -1,4 +1,4 @@
-"""common.files: a folder built beside its target and swapped in, whatever moment a run dies at."""
+"""happysad.common.files: a folder built beside its target and swapped in, whatever moment a run dies at."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from common.files import fresh_folder, recover_folder, write_atomic
+from happysad.common.files import fresh_folder, recover_folder, write_atomic
 
 
 def _listing(folder: Path) -> dict[str, str]:
@@ -46,7 +46,7 @@ def test_a_finished_build_replaces_the_folder_whole(tmp_path: Path):
 SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from common.files import fresh_folder
+from happysad.common.files import fresh_folder
 target, stage = Path(sys.argv[1]), sys.argv[2]
 with fresh_folder(target) as building:
     (building / "sad").mkdir()

@@ -335,8 +335,8 @@ def test_predictions_a_killed_review_left_half_written_are_cleared_by_the_next(t
 
 
 def test_a_second_build_of_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path):
-    from common.errors import WorkspaceError
-    from common.files import fresh_folder
+    from happysad.common.errors import WorkspaceError
+    from happysad.common.files import fresh_folder
 
     target = tmp_path / "curated"
     with fresh_folder(target) as building:

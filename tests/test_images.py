@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from collector.demo import pictures
-from common.images import UPRIGHT_TURNS, ImageRejected, inspect_image
+from happysad.common.images import UPRIGHT_TURNS, ImageRejected, inspect_image
 from tests.fixture_site import bomb_png, face_jpeg, gif_animation
 
 

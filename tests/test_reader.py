@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from common import tables
+from happysad.common import tables
 from tests.faces_data import banner, make_scenes
 from tests.test_trainer import run, run_json
 from tests.trainer_data import make_tree

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.errors import UsageError
-from common.labels import check_label, is_label, slugify
-from common.workspace import raw_path
 from curation.decisions import Decision, conflicted_groups
+from happysad.common.errors import UsageError
+from happysad.common.labels import check_label, is_label, slugify
+from happysad.common.workspace import raw_path
 from trainer.metrics import choose_threshold
 
 
@@ -66,8 +66,8 @@ def test_one_line_errors_maps_what_may_stop_any_command(capsys):
     import typer
     from pymongo.errors import ServerSelectionTimeoutError
 
-    from common.cli import one_line_errors
     from curation.database import lost
+    from happysad.common.cli import one_line_errors
 
     def ends(exc: BaseException) -> tuple[int, str]:
         @one_line_errors("curate", lost_database=lost)
@@ -165,7 +165,7 @@ def test_json_stdout_carries_the_json_value_alone_whatever_else_writes_to_it(tmp
 
     code = (
         "import json, os, subprocess, sys\n"
-        "from common.cli import one_line_errors\n"
+        "from happysad.common.cli import one_line_errors\n"
         "@one_line_errors('curate')\n"
         "def command(as_json: bool) -> None:\n"
         "    os.write(1, b'a C library says hello\\n')\n"

@@ -1,10 +1,10 @@
-"""common.tables: each file the stages hand each other reads back as it was written."""
+"""happysad.common.tables: each file the stages hand each other reads back as it was written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from common import tables
+from happysad.common import tables
 
 
 def test_every_format_reads_back_what_was_written(tmp_path: Path):

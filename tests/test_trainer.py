@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import UsageError
+from happysad.common.errors import UsageError
 from tests.conftest import invoke
 from tests.trainer_data import face, make_tree, undecodable
 from trainer.config import TrainConfig
@@ -222,7 +222,7 @@ def test_the_model_sees_a_photo_upright_as_people_and_the_face_finder_do(tmp_pat
     import numpy as np
     from PIL import Image, ImageOps
 
-    from common.images import UPRIGHT_TURNS
+    from happysad.common.images import UPRIGHT_TURNS
     from trainer import data
 
     upright = np.random.default_rng(tag).integers(0, 256, (24, 40, 3), dtype=np.uint8)
@@ -454,7 +454,7 @@ def test_training_into_an_existing_run_replaces_it_whole(tmp_path):
     assert not (out / "from-the-old-run.png").exists() and json.loads((out / "metrics.json").read_text())
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "r"]
     # killed between the swap's two renames: the old run aside, none at --out; the next run puts
-    # it back before replacing it (common.files.fresh_folder, SIGKILL-tested in test_files.py)
+    # it back before replacing it (happysad.common.files.fresh_folder, SIGKILL-tested in test_files.py)
     out.rename(tmp_path / "runs" / ".r.old")
     run_json("train", str(data), "--out", str(out), "--arch", "seed", "--epochs", "1", "--image-size", "32")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "r"]

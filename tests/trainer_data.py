@@ -46,7 +46,7 @@ def make_tree(root: Path, per_label: int = 60, offset: int = 0, groups: bool = F
 
 
 def undecodable() -> dict[str, bytes]:
-    """Files Pillow reads and TensorFlow's decoders refuse (trainer.data.verdict's cases), by name."""
+    """Files Pillow reads and TensorFlow's decoders refuse (happysad.common.decoder.verdict's cases), by name."""
     import io
     import struct
 

@@ -11,9 +11,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
-from common.tf_runtime import quiet_tensorflow
-from common.workspace import CURATED, resolve_data_dir
+from happysad.common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
+from happysad.common.tf_runtime import quiet_tensorflow
+from happysad.common.workspace import CURATED, resolve_data_dir
 from trainer import data as data_lib
 from trainer import export as export_lib
 from trainer import faces as face_scoring

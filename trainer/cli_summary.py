@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from common.cli import out
+from happysad.common.cli import out
 from trainer import compare, finetune, metrics
 from trainer.predict import FACES
 from trainer.reader import face_folder

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import HappysadError
+from happysad.common.errors import HappysadError
 from trainer.metrics import CI
 from trainer.run import MAX_CONFIG_BYTES, data_dir_of, read_settings
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import UsageError
+from happysad.common.errors import UsageError
 
 NO_INIT = "none"  # --init none: from scratch, even on face crops
 

@@ -7,19 +7,18 @@ broken image is skipped and counted, never a crash mid-epoch.
 
 from __future__ import annotations
 
-import io
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from common.errors import HappysadError
-from common.images import UPRIGHT_TURNS, ImageRejected, decode_image, orientation, read_image_file
-from common.tables import read_manifest
+from happysad.common.decoder import decode, readable
+from happysad.common.images import UPRIGHT_TURNS, ImageRejected, orientation, read_image_file
+from happysad.common.tables import read_manifest
+from trainer.errors import DataError
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
-TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}  # what `decode` reads (other formats are skipped with a note)
 SHIFT = 0.08  # augmentation: shifts up to this share of the side, in whole pixels
 LARGE = 5000  # training images from which augmentation is light (large sets underfit, small ones overfit)
 
@@ -40,10 +39,6 @@ COLOR_MODES = ("rgb", "grayscale")
 
 def channels_of(color_mode: str) -> int:
     return 1 if color_mode == "grayscale" else 3
-
-
-class DataError(HappysadError, ValueError):
-    """The data folder or a run cannot be used (missing, no labels, one label only, broken)."""
 
 
 @dataclass(frozen=True)
@@ -82,79 +77,6 @@ def list_tree(root: Path) -> list[Item]:
                 absolute = str(path.resolve())
                 items.append(Item(absolute, label, absolute))
     return items
-
-
-def _first_frame(raw, channels: int):
-    """A GIF's first frame through Pillow (TensorFlow's GIF decoder decodes every frame first:
-    a 5,000-frame GIF took gigabytes). `raw`: bytes, or a 0-d object array when run eagerly."""
-    import numpy as np
-    from PIL import Image
-
-    with Image.open(io.BytesIO(raw.item() if isinstance(raw, np.ndarray) else raw)) as img:
-        picture = img.convert("L" if channels == 1 else "RGB")
-    return np.asarray(picture).reshape(picture.height, picture.width, channels)
-
-
-def decode(raw, channels: int, portable: bool = False):
-    """The trainer's one decoder: encoded bytes (a string tensor) → uint8 [height, width,
-    channels]. What it cannot read, `verdict` finds before training, prediction or export.
-
-    JPEG and PNG through TensorFlow; a GIF's first frame only; BMP decoded to RGB first (TF's
-    BMP decoder has no one-channel output) and turned grey for grayscale models. `portable`:
-    TensorFlow ops only, for a SavedModel (a GIF's frames are then all decoded, the first kept).
-    """
-    import tensorflow as tf
-
-    def grey(image):
-        if channels == 3:
-            return image
-        return tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))), tf.uint8)
-
-    def gif():
-        if portable:
-            return grey(tf.io.decode_gif(raw)[0])
-        frame = tf.numpy_function(lambda b: _first_frame(b, channels), [raw], tf.uint8, stateful=False)
-        return tf.reshape(frame, tf.shape(frame))
-
-    def bmp():
-        return grey(tf.io.decode_bmp(raw, channels=3))
-
-    def other():
-        return tf.io.decode_image(raw, channels=channels, expand_animations=False)
-
-    head = tf.strings.substr(raw, 0, 3)
-    image = tf.case(
-        [(tf.equal(head, "GIF"), gif), (tf.equal(tf.strings.substr(head, 0, 2), "BM"), bmp)],
-        default=other, exclusive=True,
-    )  # fmt: skip
-    image.set_shape([None, None, channels])
-    return image
-
-
-def verdict(raw: bytes) -> None:
-    """Raise ImageRejected("undecodable by TensorFlow") when `decode` fails on these bytes.
-
-    Pillow reads files that TensorFlow's decoders refuse mid-fit: a JPEG cut before its end
-    marker, a PNG whose IDAT checksum is wrong, a 16-bit BMP. Only the decoder itself agrees
-    with the decoder on every such file, so it is asked, once per file.
-    """
-    import tensorflow as tf
-
-    try:
-        decode(tf.constant(raw), 3)
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
-        detail = exc.message.rsplit("}} ", 1)[-1].split(" [Op:", 1)[0]
-        raise ImageRejected("undecodable by TensorFlow", detail) from None
-
-
-def readable(raw: bytes):
-    """(info, picture) of bytes the trainer's decoder reads; ImageRejected (why not) otherwise.
-    The one check before a model sees an image: training, `predict` and `serve` alike."""
-    info, img = decode_image(raw)
-    if info.format not in TF_FORMATS:
-        raise ImageRejected(f"{info.format} ({info.mode}) not readable by TensorFlow")
-    verdict(raw)
-    return info, img
 
 
 def check(item: Item) -> Item | str:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common import tables
+from happysad.common import tables
 from trainer import data, metrics, splits
 from trainer.config import TrainConfig
+from trainer.errors import DataError
 from trainer.fitting import fit, score_items
 from trainer.spec import ModelSpec
 
@@ -38,7 +39,7 @@ def fold_probabilities(
     for fold in range(cfg.cross_fit):  # all folds checked before the first one trains
         rest = {i.label for i in items if fold_of[i.path] != fold}
         if fold not in fold_of.values() or len(rest) < len(labels):
-            raise data.DataError(
+            raise DataError(
                 f"--cross-fit {cfg.cross_fit}: too few images (or groups of copies) for that many folds"
             )
     if shape.source:  # a model that already reads faces needs only a few epochs to judge labels

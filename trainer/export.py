@@ -1,7 +1,7 @@
 """`export-model`: a run's model for other runtimes, with no happysad code needed to use it.
 
 - SavedModel: the serving signature takes encoded image bytes (a batch of strings) and does the
-  run's preprocessing inside: the trainer's decoder (`data.decode`, TensorFlow ops only),
+  run's preprocessing inside: the trainer's decoder (`happysad.common.decoder.decode`, TensorFlow ops only),
   resize, colour mode, scaling to [0, 1], and the mirror-image average when the run uses it.
   It answers `probabilities` in the run's label order. TensorFlow Serving loads the folder as
   one version of a model.
@@ -18,9 +18,10 @@ import json
 from enum import Enum
 from pathlib import Path
 
-from common.errors import first_line
-from common.files import fresh_folder, replaceable
-from common.tf_runtime import muted
+from happysad.common.decoder import decode
+from happysad.common.errors import first_line
+from happysad.common.files import fresh_folder, replaceable
+from happysad.common.tf_runtime import muted
 from trainer import data, models
 from trainer.run import Run
 
@@ -89,7 +90,7 @@ def _classifier(run: Run):
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT)])
         def serve(self, images):
             def one(raw):
-                return data.prepare(data.decode(raw, channels, portable=True), size)
+                return data.prepare(decode(raw, channels, portable=True), size)
 
             spec = tf.TensorSpec([size, size, channels], tf.float32)
             batch = tf.map_fn(one, images, fn_output_signature=spec)

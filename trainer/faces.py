@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from common.images import ImageRejected
-from faces import crops
-from faces.batch import Found, detect_files
-from faces.detectors import Face, from_setting, get, setting
-from faces.images import open_upright
+from happysad.common.images import ImageRejected
+from happysad.faces import crops
+from happysad.faces.batch import Found, detect_files
+from happysad.faces.detectors import Face, from_setting, get, setting
+from happysad.faces.images import open_upright
 from trainer import data, metrics
+from trainer.errors import DataError
 from trainer.predict import FACES, FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
 from trainer.run import Run
 
@@ -37,7 +38,7 @@ def reads_faces(run: Run, asked: bool | None, paths: list[str]) -> bool:
         return False
     try:
         return not (paths and crops.looks_like_crops(data.shape_of(paths).median_side))
-    except data.DataError:  # nothing readable to judge by: each file gets its own note
+    except DataError:  # nothing readable to judge by: each file gets its own note
         return True
 
 
@@ -129,7 +130,7 @@ def evaluate_faces(run: Run, data_dir: Path, workers: int = 2) -> dict[str, obje
     found = list(detect_files(detector, [Path(i.path) for i in items], workers))
     result = evaluate_found(run, items, found)
     if result["coverage"] == 0:
-        raise data.DataError(f"no face found in any of the {len(items)} images of {data_dir}")
+        raise DataError(f"no face found in any of the {len(items)} images of {data_dir}")
     result["skipped"] = skipped
     return result
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer import data, metrics
+from trainer.errors import DataError
 from trainer.run import Run
 
 
@@ -100,9 +101,9 @@ def labelled(run: Run, data_dir: Path) -> tuple[list[data.Item], dict[str, int]]
     items, skipped = data.usable(data.list_tree(data_dir))
     unknown = sorted({i.label for i in items} - set(run.labels))
     if unknown:
-        raise data.DataError(f"{data_dir} has labels the model does not know: {', '.join(unknown)}")
+        raise DataError(f"{data_dir} has labels the model does not know: {', '.join(unknown)}")
     if not items:
-        raise data.DataError(f"{data_dir} has no readable images")
+        raise DataError(f"{data_dir} has no readable images")
     return items, dict(skipped)
 
 

@@ -22,13 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import tables
-from common.files import fresh_folder, replaceable
-from faces import crops
-from faces import export as face_export
-from faces.detectors import Face, from_setting
+from happysad.common import tables
+from happysad.common.files import fresh_folder, replaceable
+from happysad.faces import crops
+from happysad.faces import export as face_export
+from happysad.faces.detectors import Face, from_setting
 from trainer import data
 from trainer.config import NO_INIT, TrainConfig
+from trainer.errors import DataError
 from trainer.faces import DEFAULTS
 from trainer.predict import FACES, WHOLE_FRAME
 from trainer.run import open_run
@@ -66,7 +67,7 @@ def choose(cfg: TrainConfig, on_search: Callable[[int, int], None] | None = None
     items = data.list_tree(cfg.data_dir)
     try:
         side = data.shape_of([i.path for i in items]).median_side
-    except data.DataError:
+    except DataError:
         return Choice(WHOLE_FRAME, "no readable picture to search for faces")
     if crops.looks_like_crops(side):
         return Choice(WHOLE_FRAME, f"the pictures are face crops already (median short side {side} px)")

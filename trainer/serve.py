@@ -27,9 +27,9 @@ import numpy as np
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from common.errors import first_line
-from common.images import UPRIGHT_TURNS, ImageRejected, orientation, upright
-from curation.scan import NOT_IMAGE
+from happysad.common.decoder import readable
+from happysad.common.errors import first_line
+from happysad.common.images import NOT_IMAGE, UPRIGHT_TURNS, ImageRejected, orientation, upright
 from trainer import data
 from trainer.predict import FACES, WHOLE_FRAME, Prediction, decide
 from trainer.run import Run
@@ -161,7 +161,7 @@ class Server:
         # thread, so pictures are read by the same few threads, not the loop's default pool
         self._reading = ThreadPoolExecutor(settings.readers, thread_name_prefix="serve-reader")
         if faces:
-            from faces.detectors import from_setting
+            from happysad.faces.detectors import from_setting
             from trainer.faces import settings as face_settings
 
             self.how = face_settings(run)
@@ -170,7 +170,7 @@ class Server:
     def _inputs(self, raw: bytes) -> tuple[list[np.ndarray], list]:
         """The model's inputs for one upload (one per face on face runs) and the faces; in a thread."""
         try:
-            _, img = data.readable(raw)
+            _, img = readable(raw)
         except ImageRejected as exc:
             status = 413 if exc.reason == "decompression bomb" else 415
             raise BadUpload(status, str(exc) if exc.reason not in NOT_IMAGE else exc.reason) from None
@@ -178,8 +178,8 @@ class Server:
             turns, mirror = UPRIGHT_TURNS[orientation(img)]
             size = self.run.config["image_size"]
             return [data.model_input(raw, self.run.channels, size, turns, mirror).numpy()], []
-        from faces import crops
-        from faces.images import for_detection
+        from happysad.faces import crops
+        from happysad.faces.images import for_detection
         from trainer.faces import crop_tensor
 
         picture = upright(img).convert("RGB")

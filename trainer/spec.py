@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from faces import crops
+from happysad.faces import crops
 from trainer import data, models
 from trainer.config import NO_INIT, TrainConfig
+from trainer.errors import DataError
 from trainer.run import PRIOR_DIR, Run, open_run
 
 
@@ -60,7 +61,7 @@ def model_spec(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> 
         base["image_size"],
         base["color_mode"],
     ):
-        raise data.DataError(
+        raise DataError(
             f"--init {cfg.init} is a {base['arch']} model for {base['image_size']} px {base['color_mode']} "
             "images: leave out --arch, --image-size and --color-mode, or give the same ones"
         )

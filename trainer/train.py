@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common import tables
-from common.files import fresh_folder
+from happysad.common import tables
+from happysad.common.files import fresh_folder
 from trainer import compare, data, metrics, reader, splits
 from trainer.config import TrainConfig
+from trainer.errors import DataError
 from trainer.evidence import evidence_kind, judge_labels
 from trainer.fitting import callbacks_for, fit, score, score_items
 from trainer.predict import WHOLE_FRAME
@@ -50,7 +51,7 @@ def _split(cfg: TrainConfig, labels: list[str]) -> tuple[list[data.Item], Counte
     items, skipped = data.usable(data.list_tree(cfg.data_dir))
     empty = [label for label in labels if not any(i.label == label for i in items)]
     if empty:
-        raise data.DataError(f"{cfg.data_dir}: no readable image labelled {', '.join(empty)}")
+        raise DataError(f"{cfg.data_dir}: no readable image labelled {', '.join(empty)}")
     if cfg.test_dir is None:
         return items, skipped, splits.assign(items, (0.7, 0.2, 0.1), cfg.seed)
     test_items, test_skipped = data.usable(data.list_tree(cfg.test_dir))
@@ -82,7 +83,7 @@ def train(
 def _labels(folder: Path) -> list[str]:
     labels = data.labels_of(folder) if folder.is_dir() else []
     if len(labels) < 2:
-        raise data.DataError(f"{folder} needs at least two label folders, found {labels or 'none'}")
+        raise DataError(f"{folder} needs at least two label folders, found {labels or 'none'}")
     return labels
 
 
@@ -102,7 +103,7 @@ def train_on(
     faces = face_crops(cfg.data_dir)
     shape = model_spec(cfg, items, faces)
     if cfg.clean_labels and evidence_kind(cfg, shape, labels) is None:
-        raise data.DataError(
+        raise DataError(
             "--clean-labels needs evidence from models that did not see the labels: "
             "--cross-fit K, or face crops trained from the prior"
         )
@@ -171,5 +172,5 @@ def _subsets(items: list[data.Item], assignment: dict[str, str]) -> dict[str, li
     }
     for name, subset in subsets.items():
         if not subset:
-            raise data.DataError(f"the {name} split is empty: {len(items)} usable images are too few")
+            raise DataError(f"the {name} split is empty: {len(items)} usable images are too few")
     return subsets

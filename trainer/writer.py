@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import tables
+from happysad.common import tables
 from trainer import data, metrics, models, report
 from trainer.config import TrainConfig
 from trainer.evidence import Judged

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from collector.demo import pictures
 from collector.demo.bing import Result
 from collector.demo.server import Request, Response, Site
-from common.workspace import COLLECTION
+from happysad.common.workspace import COLLECTION
 
 JPEG = "image/jpeg"
 

@@ -12,7 +12,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from collector.downloader import Fetched
 from collector.errors import EngineError
-from common.errors import first_line
+from happysad.common.errors import first_line
 
 
 @dataclass(frozen=True)

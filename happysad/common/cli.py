@@ -22,8 +22,8 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from common.errors import HappysadError, first_line
-from common.sqlite import disk_full
+from happysad.common.errors import HappysadError, first_line
+from happysad.common.sqlite import disk_full
 
 err = Console(stderr=True)
 out = Console()

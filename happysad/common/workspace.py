@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.errors import WorkspaceError
-from common.files import write_atomic
+from happysad.common.errors import WorkspaceError
+from happysad.common.files import write_atomic
 
 ENV_VAR = "HAPPYSAD_DATA"
 DEFAULT = "data"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common.images import decode_image, read_image_file, upright
+from happysad.common.images import decode_image, read_image_file, upright
 
 DETECT_SIDE = 1024  # detection runs on a copy no longer than this; boxes are relative, so they carry over
 

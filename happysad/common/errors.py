@@ -1,9 +1,9 @@
 """One error model: what stops a command, the one line it prints, the exit code it ends with.
 
 Library code raises a `HappysadError` (or a subclass) whose message is shown to the user as
-is; `common.cli.one_line_errors` turns it, and the `OSError`, `sqlite3.Error` and Ctrl-C that
+is; `happysad.common.cli.one_line_errors` turns it, and the `OSError`, `sqlite3.Error` and Ctrl-C that
 may come from anywhere, into `<command>: error: <line>` and an exit code. A per-file problem
-is not an error of this kind: it is a flag with a reason (`common.images.ImageRejected`).
+is not an error of this kind: it is a flag with a reason (`happysad.common.images.ImageRejected`).
 """
 
 from __future__ import annotations

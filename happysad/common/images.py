@@ -87,15 +87,24 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+HTML, SVG, EMPTY, UNKNOWN = (
+    "html page, not an image",
+    "svg, not a raster image",
+    "empty file",
+    "unknown format",
+)
+NOT_IMAGE = {HTML, SVG, EMPTY, UNKNOWN}  # the reasons of bytes that are no picture at all
+
+
 def _describe_non_image(head: bytes) -> str:
     text = head.lstrip()[:256].lower()
     if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in text:
-        return "html page, not an image"
+        return HTML
     if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
-        return "svg, not a raster image"
+        return SVG
     if not head:
-        return "empty file"
-    return "unknown format"
+        return EMPTY
+    return UNKNOWN
 
 
 def inspect_image(

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from common import tables
-from common.images import ImageRejected
-from faces import crops
-from faces.batch import Found, detect_files
-from faces.detectors.base import Detector, Face
-from faces.images import open_upright
+from happysad.common import tables
+from happysad.common.images import ImageRejected
+from happysad.faces import crops
+from happysad.faces.batch import Found, detect_files
+from happysad.faces.detectors.base import Detector, Face
+from happysad.faces.images import open_upright
 
 
 @dataclass(frozen=True)

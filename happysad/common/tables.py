@@ -11,7 +11,7 @@ row, a writer and a reader.
 - out_of_fold.csv, in a run (`train --cross-fit K` → `curate review --predictions`): each
   file's fold and the probabilities of models that never trained on it.
 
-Writers stage the file and rename it in (common.files.write_atomic); readers return typed rows,
+Writers stage the file and rename it in (happysad.common.files.write_atomic); readers return typed rows,
 nothing when the file is absent.
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from common.errors import WorkspaceError
-from common.files import write_atomic
+from happysad.common.errors import WorkspaceError
+from happysad.common.files import write_atomic
 
 EXPORT_MANIFEST = "manifest.csv"
 SPLIT_FILE = "split.csv"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from common.errors import UsageError
+from happysad.common.errors import UsageError
 
 LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # whole string: fullmatch ("$" lets "sad\n" through)
 RULE = "lower-case letters, digits, '-' or '_' (it names a folder)"

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.images import ImageRejected
-from faces.detectors.base import Detector, Face
-from faces.images import for_detection, open_upright
+from happysad.common.images import ImageRejected
+from happysad.faces.detectors.base import Detector, Face
+from happysad.faces.images import for_detection, open_upright
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Protocol
 
 import numpy as np
 
-from common.errors import HappysadError
+from happysad.common.errors import HappysadError
 
-# the smallest face looked for, in pixels of the searched copy (faces.images.DETECT_SIDE): MTCNN's
+# the smallest face looked for, in pixels of the searched copy (happysad.faces.images.DETECT_SIDE): MTCNN's
 # own default, and below what a 48 px crop can hold of an expression
 MIN_DETECT = 20
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from faces.detectors.base import MIN_DETECT, Detector, DetectorUnavailable, Face
-from faces.detectors.haar import HaarDetector
-from faces.detectors.mtcnn import MTCNNDetector
+from happysad.faces.detectors.base import MIN_DETECT, Detector, DetectorUnavailable, Face
+from happysad.faces.detectors.haar import HaarDetector
+from happysad.faces.detectors.mtcnn import MTCNNDetector
 
 DETECTORS = {"mtcnn": MTCNNDetector, "haar": HaarDetector}
 DEFAULT = "mtcnn"

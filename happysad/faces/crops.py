@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from faces.detectors.base import Face
+from happysad.faces.detectors.base import Face
 
 MARGIN = 0.2  # of the box's longer side, on each side: FER2013-like framing (brow to chin)
 SETTINGS = "faces.json"  # beside exported crops: how they were cut, so predict cuts the same way

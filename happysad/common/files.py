@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.errors import WorkspaceError
+from happysad.common.errors import WorkspaceError
 
 
 def write_atomic(target: Path, payload: bytes | str, durable: bool = False) -> None:

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from faces.detectors.base import MIN_DETECT, DetectorUnavailable, Face, relative
+from happysad.faces.detectors.base import MIN_DETECT, DetectorUnavailable, Face, relative
 
 
 def traced(model):

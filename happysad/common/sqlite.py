@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.errors import WorkspaceError, first_line
+from happysad.common.errors import WorkspaceError, first_line
 
 FULL_BELOW = 2**20  # free bytes under which a disk I/O error is taken for a full disk
 
