@@ -45,7 +45,7 @@ from happysad.faces.detectors import from_setting
 from trainer import finetune
 from trainer import metrics as tm
 from trainer.config import TrainConfig
-from trainer.faces import DEFAULTS, classify, evaluate_found, image_score
+from trainer.face_scoring import DEFAULTS, classify, evaluate_found, image_score
 from trainer.predict import labelled, truth_of
 from trainer.run import PRIOR_DIR, open_run
 from trainer.train import train

@@ -53,7 +53,7 @@ from trainer import splits
 from trainer.config import TrainConfig
 from trainer.data import Item, list_tree
 from trainer.evidence import fold_probabilities
-from trainer.faces import DEFAULTS, classify
+from trainer.face_scoring import DEFAULTS, classify
 from trainer.fitting import score_items
 from trainer.metrics import probabilities
 from trainer.predict import predict

@@ -82,7 +82,7 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
     from happysad.faces.detectors import MTCNNDetector, from_setting
     from happysad.faces.images import for_detection
     from trainer import data
-    from trainer.faces import crop_tensor, reads_faces, settings
+    from trainer.face_scoring import crop_tensor, reads_faces, settings
     from trainer.predict import decide
     from trainer.run import open_run
 
@@ -118,9 +118,12 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
             raw = self.rfile.read(int(self.headers["Content-Length"]))
             if on_faces:
                 picture = upright(decode_image(raw)[1]).convert("RGB")
-                found = [f for f in detector.detect(for_detection(picture))
-                         if crops.big_enough(f, *picture.size, how["min_face"])]  # fmt: skip
-                batch = [crop_tensor(run, crops.crop(picture, f, how["margin"])) for f in found]
+                faces = detector.detect(for_detection(picture))
+                batch = [
+                    crop_tensor(run, piece)
+                    for _, piece in crops.cuts(picture, faces, how)
+                    if piece is not None
+                ]
             else:
                 batch = [data.model_input(raw, run.channels, run.config["image_size"])]
             answer: dict = {"label": None}

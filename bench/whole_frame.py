@@ -32,7 +32,7 @@ from happysad.faces.batch import detect_files
 from happysad.faces.detectors import from_setting
 from trainer import metrics
 from trainer.config import TrainConfig
-from trainer.faces import DEFAULTS, evaluate_found
+from trainer.face_scoring import DEFAULTS, evaluate_found
 from trainer.predict import labelled, predict, truth_of
 from trainer.run import PRIOR_DIR, open_run
 from trainer.train import train

@@ -12,7 +12,6 @@ source is recorded per image, and the "held out" view keeps only images no model
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
 from curation.review import FACES
 from happysad.common import tables
-from happysad.common.images import ImageRejected, read_image_file
+from happysad.common.images import file_sha256
 
 if TYPE_CHECKING:
     from trainer.run import Run
@@ -72,14 +71,6 @@ class AssistReport:
     read_by: str = "whole_frame"  # the reader that gave the predictions: "faces" or "whole_frame"
 
 
-def _sha256(path: Path) -> str | None:
-    """A run's file by content; None when it is gone or not a picture's file (a FIFO)."""
-    try:
-        return hashlib.sha256(read_image_file(path)).hexdigest()
-    except (OSError, ImageRejected):
-        return None
-
-
 def _picture_digests(run: Run) -> dict[str, str]:
     """path in the run's data → sha256 of the picture it shows, for the run's split.csv.
 
@@ -92,7 +83,7 @@ def _picture_digests(run: Run) -> dict[str, str]:
     return {
         row.path: digest
         for row in tables.read_splits(run.path / tables.SPLIT_FILE)
-        if (digest := cut_from.get(_inside(row.path, trained_in)) or _sha256(Path(row.path)))
+        if (digest := cut_from.get(_inside(row.path, trained_in)) or file_sha256(Path(row.path)))
     }
 
 
@@ -141,7 +132,7 @@ def _found_faces(run: Run, dataset, paths: list[str]) -> list:
     from happysad.faces import export as face_export
     from happysad.faces.batch import Found
     from happysad.faces.detectors import Face, from_setting
-    from trainer.faces import settings
+    from trainer.face_scoring import settings
 
     boxes = (
         dataset.values(f"{FACES}.detections.bounding_box") if FACES in dataset.get_field_schema() else None
@@ -153,7 +144,7 @@ def _found_faces(run: Run, dataset, paths: list[str]) -> list:
         ]
     how = settings(run)
     known = face_export.known_faces(run.data_dir, how) if run.data_dir else {}
-    digests = [_sha256(Path(p)) for p in paths]
+    digests = [file_sha256(Path(p)) for p in paths]
     return face_export.find([Path(p) for p in paths], digests, known, from_setting(how["detector"]))
 
 
@@ -285,7 +276,7 @@ def attach(
     """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
     `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
     from trainer.errors import DataError
-    from trainer.faces import classify, reads_faces
+    from trainer.face_scoring import classify, reads_faces
     from trainer.predict import FACES, WHOLE_FRAME, predict
     from trainer.run import PRIOR_DIR, open_run
 

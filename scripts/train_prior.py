@@ -85,8 +85,7 @@ def main() -> None:
 
     import keras
 
-    from trainer import faces as face_scoring
-    from trainer import models
+    from trainer import face_scoring, models
     from trainer.config import TrainConfig
     from trainer.predict import evaluate
     from trainer.run import open_run

@@ -247,12 +247,12 @@ def test_a_full_disk_during_train_is_one_line_and_leaves_nothing_behind(tmp_path
 
 def test_a_run_file_naming_a_fifo_is_not_read(tmp_path: Path):
     """split.csv names the files a run read; one that is now a FIFO is skipped, not waited on."""
-    from curation.assist import _sha256
+    from happysad.common.images import file_sha256
 
     os.mkfifo(tmp_path / "pipe.jpg")
     (tmp_path / "real.jpg").write_bytes(b"bytes")
-    assert _sha256(tmp_path / "pipe.jpg") is None
-    assert _sha256(tmp_path / "real.jpg") == hashlib.sha256(b"bytes").hexdigest()
+    assert file_sha256(tmp_path / "pipe.jpg") is None
+    assert file_sha256(tmp_path / "real.jpg") == hashlib.sha256(b"bytes").hexdigest()
 
 
 def test_a_database_service_of_another_directory_is_refused(tmp_path, fiftyone_env):

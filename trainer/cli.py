@@ -16,8 +16,7 @@ from happysad.common.tf_runtime import quiet_tensorflow
 from happysad.common.workspace import CURATED, resolve_data_dir
 from trainer import data as data_lib
 from trainer import export as export_lib
-from trainer import faces as face_scoring
-from trainer import finetune, models
+from trainer import face_scoring, finetune, models
 from trainer import predict as scoring
 from trainer import serve as serve_lib
 from trainer.cli_summary import metrics_table, print_train

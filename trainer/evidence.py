@@ -25,7 +25,7 @@ FOLD_EPOCHS_FROM_SOURCE = 1 / 3
 
 def fold_probabilities(
     cfg: TrainConfig,
-    shape: ModelSpec,
+    spec: ModelSpec,
     labels: list[str],
     items: list[data.Item],
     on_fold: Callable[[int, int], None] | None = None,
@@ -42,20 +42,20 @@ def fold_probabilities(
             raise DataError(
                 f"--cross-fit {cfg.cross_fit}: too few images (or groups of copies) for that many folds"
             )
-    if shape.source:  # a model that already reads faces needs only a few epochs to judge labels
+    if spec.source:  # a model that already reads faces needs only a few epochs to judge labels
         cfg = replace(cfg, epochs=max(1, round(cfg.epochs * FOLD_EPOCHS_FROM_SOURCE)))
     out = np.zeros((len(items), len(labels)))
     ensemble = np.zeros((len(others or []), len(labels)))
     for fold in range(cfg.cross_fit):
         held = [n for n, i in enumerate(items) if fold_of[i.path] == fold]
         rest = [i for i in items if fold_of[i.path] != fold]
-        fitted = fit(cfg, shape, labels, rest, [])
+        fitted = fit(cfg, spec, labels, rest, [])
         out[held] = metrics.probabilities(
-            score_items(fitted.model, shape, [items[n] for n in held], index, cfg)
+            score_items(fitted.model, spec, [items[n] for n in held], index, cfg)
         )
         if others:
             ensemble += (
-                metrics.probabilities(score_items(fitted.model, shape, others, index, cfg)) / cfg.cross_fit
+                metrics.probabilities(score_items(fitted.model, spec, others, index, cfg)) / cfg.cross_fit
             )
         if on_fold is not None:
             on_fold(fold + 1, cfg.cross_fit)
@@ -87,17 +87,17 @@ def label_issues(given: np.ndarray, probs: np.ndarray, units: list[str] | None =
     return find_label_issues(given, probs, filter_by="prune_by_noise_rate", n_jobs=1)  # no forks beside TF
 
 
-def evidence_kind(cfg: TrainConfig, shape: ModelSpec, labels: list[str]) -> str | None:
+def evidence_kind(cfg: TrainConfig, spec: ModelSpec, labels: list[str]) -> str | None:
     """What can judge the labels without having trained on them, if anything."""
     if cfg.cross_fit >= 2:
         return "out_of_fold"
-    prior = shape.source is not None and shape.source.is_prior and shape.source.labels == labels
+    prior = spec.source is not None and spec.source.is_prior and spec.source.labels == labels
     return "prior" if prior else None
 
 
 def _evidence(
     cfg: TrainConfig,
-    shape: ModelSpec,
+    spec: ModelSpec,
     labels: list[str],
     pool: list[data.Item],
     test: list[data.Item],
@@ -106,9 +106,9 @@ def _evidence(
 ) -> tuple[str | None, np.ndarray | None]:
     """Probabilities for the training and validation images from models that did not train on
     them: out-of-fold with --cross-fit, else the prior's when training starts from it."""
-    kind = evidence_kind(cfg, shape, labels)
+    kind = evidence_kind(cfg, spec, labels)
     if kind == "out_of_fold":
-        probs, fold_of, ensemble = fold_probabilities(cfg, shape, labels, pool, on_fold, test)
+        probs, fold_of, ensemble = fold_probabilities(cfg, spec, labels, pool, on_fold, test)
         written: dict[str, int | str] = {**fold_of, **{i.path: "test" for i in test}}
         scored = zip(pool + test, np.concatenate([probs, ensemble]), strict=True)
         tables.write_out_of_fold(run / tables.OUT_OF_FOLD, labels, (
@@ -116,9 +116,9 @@ def _evidence(
         ))  # fmt: skip
         return kind, probs
     if kind == "prior":
-        assert shape.source is not None
+        assert spec.source is not None
         index = data.class_index(labels)
-        return kind, metrics.probabilities(score_items(shape.source.load_model(), shape, pool, index, cfg))
+        return kind, metrics.probabilities(score_items(spec.source.load_model(), spec, pool, index, cfg))
     return None, None
 
 
@@ -134,7 +134,7 @@ class Judged:
 
 def judge_labels(
     cfg: TrainConfig,
-    shape: ModelSpec,
+    spec: ModelSpec,
     labels: list[str],
     items: list[data.Item],
     assignment: dict[str, str],
@@ -151,7 +151,7 @@ def judge_labels(
         return Judged(None, clean, [])
     pool = [i for i in items if assignment[i.path] != "test"]
     test = [i for i in items if assignment[i.path] == "test"]
-    evidence, probs = _evidence(cfg, shape, labels, pool, test, run, on_fold)
+    evidence, probs = _evidence(cfg, spec, labels, pool, test, run, on_fold)
     if not clean or probs is None:
         return Judged(evidence, clean, [])
     index = data.class_index(labels)

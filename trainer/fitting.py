@@ -60,7 +60,7 @@ def recipe(arch: str, n_train: int) -> tuple[str | None, bool]:
 
 
 def _feed(
-    shape: ModelSpec,
+    spec: ModelSpec,
     items: list[data.Item],
     index: dict[str, int],
     cfg: TrainConfig,
@@ -72,8 +72,8 @@ def _feed(
     return data.pipeline(
         [i.path for i in items],
         [index[i.label] for i in items] if targets is None else [float(t) for t in targets],
-        shape.image_size,
-        shape.channels,
+        spec.image_size,
+        spec.channels,
         cfg.batch_size,
         shuffle=shuffle,
         augment=augment,
@@ -82,44 +82,44 @@ def _feed(
     )
 
 
-def fine_tune_of(cfg: TrainConfig, shape: ModelSpec) -> str | None:
+def fine_tune_of(cfg: TrainConfig, spec: ModelSpec) -> str | None:
     """The fine-tuning recipe's name: as asked, else the default for the run it starts from."""
-    if shape.source is None:
+    if spec.source is None:
         return None
-    return cfg.fine_tune or finetune.default(shape.source.is_prior)
+    return cfg.fine_tune or finetune.default(spec.source.is_prior)
 
 
 def fit(
     cfg: TrainConfig,
-    shape: ModelSpec,
+    spec: ModelSpec,
     labels: list[str],
     train_items: list[data.Item],
     validation_items: list[data.Item],
     callbacks: list | None = None,
 ) -> Fitted:
-    """Build (or start from `shape.source`, fine-tuned by the `cfg.fine_tune` recipe), compile
+    """Build (or start from `spec.source`, fine-tuned by the `cfg.fine_tune` recipe), compile
     and fit one model. Without validation images (a cross-fit fold) it trains the whole epoch
     budget: nothing may pick the epoch."""
     import keras
 
     index = data.class_index(labels)
-    augmentation, averaged = recipe(shape.arch, len(train_items))
-    tune = finetune.RECIPES[fine_tune_of(cfg, shape)] if shape.source else finetune.Recipe()
+    augmentation, averaged = recipe(spec.arch, len(train_items))
+    tune = finetune.RECIPES[fine_tune_of(cfg, spec)] if spec.source else finetune.Recipe()
     binary = len(labels) == 2
-    start = shape.source.load_model() if shape.source else None
+    start = spec.source.load_model() if spec.source else None
     if start is not None and tune.epochs_share == 0:  # keep: the starting model as it is
         kept = sum(1 for layer in start.layers if layer.weights)  # counted as start_from counts copies
         return Fitted(start, {}, augmentation, False, 0.0, kept, start.dtype_policy.name)
     targets = None
     if tune.distill and binary and start is not None:
         given = np.array([index[i.label] for i in train_items])
-        start_probs = score_items(start, shape, train_items, index, cfg)
+        start_probs = score_items(start, spec, train_items, index, cfg)
         targets = finetune.distilled_targets(given, start_probs, tune.distill)
-    feed = _feed(shape, train_items, index, cfg, augmentation, shuffle=True, targets=targets)
-    validation = _feed(shape, validation_items, index, cfg) if validation_items else None
-    seed_arch = shape.arch == "seed"  # the seed is trained as the notebook trained it
+    feed = _feed(spec, train_items, index, cfg, augmentation, shuffle=True, targets=targets)
+    validation = _feed(spec, validation_items, index, cfg) if validation_items else None
+    seed_arch = spec.arch == "seed"  # the seed is trained as the notebook trained it
     base_rate = cfg.learning_rate or (
-        1e-3 if seed_arch else FINE_TUNE_RATE if shape.source else SCRATCH_RATE[augmentation or "light"]
+        1e-3 if seed_arch else FINE_TUNE_RATE if spec.source else SCRATCH_RATE[augmentation or "light"]
     )
     learning_rate = base_rate * tune.rate_scale
     epochs = max(1, round(cfg.epochs * tune.epochs_share))
@@ -127,7 +127,7 @@ def fit(
     steps = epochs * per_epoch
     strategy, policy = hardware.strategy(cfg.mixed_precision)
     with strategy.scope():
-        model = models.ARCHITECTURES[shape.arch](shape.image_size, shape.channels, len(labels))
+        model = models.ARCHITECTURES[spec.arch](spec.image_size, spec.channels, len(labels))
         copied = models.start_from(model, start) if start is not None else 0
         finetune.freeze_blocks(model, tune.frozen_blocks)
     smoothing = 0.0 if seed_arch else cfg.label_smoothing
@@ -194,10 +194,10 @@ def fit(
 
 
 def score_items(
-    model, shape: ModelSpec, items: list[data.Item], index: dict[str, int], cfg: TrainConfig
+    model, spec: ModelSpec, items: list[data.Item], index: dict[str, int], cfg: TrainConfig
 ) -> np.ndarray:
     """Scores for labelled images, preprocessed (and mirror-averaged) as in training."""
-    return scores_of(model, _feed(shape, items, index, cfg), shape.arch in models.AUGMENTED)
+    return scores_of(model, _feed(spec, items, index, cfg), spec.arch in models.AUGMENTED)
 
 
 def callbacks_for(cfg: TrainConfig, run: Path, on_epoch: Callable[[int, int, dict], None] | None) -> list:
@@ -230,12 +230,12 @@ class Scored:
 
 
 def score(
-    cfg: TrainConfig, shape: ModelSpec, model, labels: list[str], subsets: dict[str, list[data.Item]]
+    cfg: TrainConfig, spec: ModelSpec, model, labels: list[str], subsets: dict[str, list[data.Item]]
 ) -> Scored:
     index = data.class_index(labels)
-    scores = {name: score_items(model, shape, subsets[name], index, cfg) for name in ("validation", "test")}
+    scores = {name: score_items(model, spec, subsets[name], index, cfg) for name in ("validation", "test")}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
-    source = shape.source if shape.source and shape.source.labels == labels else None
+    source = spec.source if spec.source and spec.source.labels == labels else None
     fallback = source.config["threshold"] if source else None
     threshold, chosen_by = metrics.decision_threshold(truth["validation"], scores["validation"], fallback)
     chosen_by = "init" if chosen_by == "fallback" else chosen_by

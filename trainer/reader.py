@@ -16,7 +16,6 @@ The whole frame is kept for what is not a photo of people, and for whoever asks 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,13 +23,14 @@ from pathlib import Path
 
 from happysad.common import tables
 from happysad.common.files import fresh_folder, replaceable
+from happysad.common.images import file_sha256
 from happysad.faces import crops
 from happysad.faces import export as face_export
 from happysad.faces.detectors import Face, from_setting
 from trainer import data
 from trainer.config import NO_INIT, TrainConfig
 from trainer.errors import DataError
-from trainer.faces import DEFAULTS
+from trainer.face_scoring import DEFAULTS
 from trainer.predict import FACES, WHOLE_FRAME
 from trainer.run import open_run
 
@@ -128,16 +128,11 @@ def _pictures(folder: Path, items: list[data.Item]) -> list[face_export.Picture]
     for item in items:
         file = Path(item.path)
         relative = file.relative_to(folder.resolve()).as_posix()
-        row = rows.get(item.path) or tables.Exported(relative, item.label, _sha256(file), item.group)
+        row = rows.get(item.path) or tables.Exported(
+            relative, item.label, file_sha256(file) or f"unreadable:{file}", item.group
+        )
         out.append(face_export.Picture(row, file, f"{folder.name}/{relative}", []))
     return out
-
-
-def _sha256(file: Path) -> str:
-    try:
-        return hashlib.sha256(file.read_bytes()).hexdigest()
-    except OSError:
-        return f"unreadable:{file}"
 
 
 def _faces(pictures, known: dict[str, list[Face]], how: dict, on_search) -> dict[str, list[Face]]:

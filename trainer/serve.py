@@ -162,7 +162,7 @@ class Server:
         self._reading = ThreadPoolExecutor(settings.readers, thread_name_prefix="serve-reader")
         if faces:
             from happysad.faces.detectors import from_setting
-            from trainer.faces import settings as face_settings
+            from trainer.face_scoring import settings as face_settings
 
             self.how = face_settings(run)
             self.detector = from_setting(self.how["detector"])
@@ -180,12 +180,13 @@ class Server:
             return [data.model_input(raw, self.run.channels, size, turns, mirror).numpy()], []
         from happysad.faces import crops
         from happysad.faces.images import for_detection
-        from trainer.faces import crop_tensor
+        from trainer.face_scoring import crop_tensor
 
         picture = upright(img).convert("RGB")
-        found = [f for f in self.detector.detect(for_detection(picture))
-                 if crops.big_enough(f, *picture.size, self.how["min_face"])]  # fmt: skip
-        inputs = [crop_tensor(self.run, crops.crop(picture, f, self.how["margin"])).numpy() for f in found]
+        faces = self.detector.detect(for_detection(picture))
+        cut = [(face, piece) for face, piece in crops.cuts(picture, faces, self.how) if piece is not None]
+        found = [face for face, _ in cut]
+        inputs = [crop_tensor(self.run, piece).numpy() for _, piece in cut]
         return inputs, found
 
     def close(self) -> None:
@@ -204,7 +205,7 @@ class Server:
             self.in_house -= images
 
     async def read(self, name: str, raw: bytes) -> Prediction:
-        from trainer.faces import NO_FACE_NOTE, aggregate
+        from trainer.face_scoring import NO_FACE_NOTE, aggregate
 
         try:  # a reader's turn, waited for no longer than --max-wait: else 503, not a long queue
             await asyncio.wait_for(self._readers.acquire(), self.settings.max_wait)

@@ -89,7 +89,7 @@ def model_spec(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> 
     return ModelSpec(arch, size, colour, source, chosen)
 
 
-def faces_setting(faces: dict | None, shape: ModelSpec) -> dict | None:
+def faces_setting(faces: dict | None, spec: ModelSpec) -> dict | None:
     """How the run's pictures are cut into faces: as its crops were, else as the face model it
     started from (the prior) cut them, crops exported or not; None for whole-frame runs."""
-    return faces or (shape.source.config.get("faces") if shape.source else None)
+    return faces or (spec.source.config.get("faces") if spec.source else None)

@@ -101,29 +101,29 @@ def train_on(
     keras.utils.set_random_seed(cfg.seed)
     items, skipped, assignment = _split(cfg, labels)
     faces = face_crops(cfg.data_dir)
-    shape = model_spec(cfg, items, faces)
-    if cfg.clean_labels and evidence_kind(cfg, shape, labels) is None:
+    spec = model_spec(cfg, items, faces)
+    if cfg.clean_labels and evidence_kind(cfg, spec, labels) is None:
         raise DataError(
             "--clean-labels needs evidence from models that did not see the labels: "
             "--cross-fit K, or face crops trained from the prior"
         )
-    final = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{shape.arch}"
+    final = cfg.out or Path("runs") / f"{started:%Y%m%d-%H%M%S}-{spec.arch}"
     with fresh_folder(final) as run:  # built beside, swapped in whole; a killed run's swap is undone
-        judged = judge_labels(cfg, shape, labels, items, assignment, run, faces, on_fold)
+        judged = judge_labels(cfg, spec, labels, items, assignment, run, faces, on_fold)
         rows = (tables.Split(i.path, i.label, i.group, assignment[i.path]) for i in items)
         tables.write_splits(run / tables.SPLIT_FILE, rows)
         subsets = _subsets(items, assignment)
         keras.utils.set_random_seed(cfg.seed)  # the same model whether or not folds were trained first
         fit_start = datetime.now()
         callbacks = callbacks_for(cfg, run, on_epoch)
-        fitted = fit(cfg, shape, labels, subsets["train"], subsets["validation"], callbacks)
+        fitted = fit(cfg, spec, labels, subsets["train"], subsets["validation"], callbacks)
         seconds = (datetime.now() - fit_start).total_seconds()
-        scored = score(cfg, shape, fitted.model, labels, subsets)
-        beside = _beside_prior(cfg, labels, subsets["test"], faces_setting(faces, shape))
+        scored = score(cfg, spec, fitted.model, labels, subsets)
+        beside = _beside_prior(cfg, labels, subsets["test"], faces_setting(faces, spec))
         if beside is not None:
             scored.results[PRIOR_ON_TEST] = beside
         config = run_config(
-            cfg, shape, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
+            cfg, spec, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
         )
         config["reader"] = read
         write_run(run, fitted, config, scored, subsets["test"], labels, judged.left_out)
@@ -158,9 +158,9 @@ def _beside_prior(
     prior = open_run(PRIOR_DIR)
     if not faces or prior.labels != labels:
         return None
-    shape = ModelSpec.of_run(prior)
+    spec = ModelSpec.of_run(prior)
     index = data.class_index(labels)
-    scores = score_items(prior.load_model(), shape, test, index, cfg)
+    scores = score_items(prior.load_model(), spec, test, index, cfg)
     truth = np.array([index[i.label] for i in test])
     return metrics.summarise(truth, scores, prior.config["threshold"], labels)
 

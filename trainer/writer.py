@@ -48,7 +48,7 @@ def write_run(
 
 def run_config(
     cfg: TrainConfig,
-    shape: ModelSpec,
+    spec: ModelSpec,
     labels: list[str],
     fitted: Fitted,
     items: list[data.Item],
@@ -64,33 +64,33 @@ def run_config(
     import keras
     import tensorflow as tf
 
-    source = shape.source
+    source = spec.source
     return {
         "labels": labels,
-        "image_size": shape.image_size,
-        "color_mode": shape.color_mode,
-        "channels": shape.channels,
-        "shape_from": shape.chosen_by,
+        "image_size": spec.image_size,
+        "color_mode": spec.color_mode,
+        "channels": spec.channels,
+        "shape_from": spec.chosen_by,
         "rescale": 1 / 255,
         "threshold": scored.threshold,
         "threshold_from": scored.threshold_from,
-        "flip_tta": shape.arch in models.AUGMENTED,
+        "flip_tta": spec.arch in models.AUGMENTED,
         "augmentation": fitted.augmentation,
         "weight_average": fitted.averaged,
         "precision_policy": fitted.policy,
-        "arch": shape.arch,
+        "arch": spec.arch,
         "init": {"run": str(source.path), "layers_copied": fitted.layers_copied} if source else None,
         "seed": cfg.seed,
         "data_dir": str(cfg.data_dir.resolve()),
         "data_dir_from_run": os.path.relpath(cfg.data_dir.resolve(), final.resolve()),  # see run.data_dir_of
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
         "data_fingerprint": fingerprint(items),
-        "faces": faces_setting(faces, shape),
+        "faces": faces_setting(faces, spec),
         "counts": {n: len(s) for n, s in subsets.items()},
         "skipped": dict(skipped),
         "epochs": cfg.epochs,
         "epochs_run": len(fitted.history.get("loss", [])),
-        "fine_tune": fine_tune_of(cfg, shape),
+        "fine_tune": fine_tune_of(cfg, spec),
         "batch_size": cfg.batch_size,
         "learning_rate": fitted.learning_rate,
         "cross_fit": cfg.cross_fit,

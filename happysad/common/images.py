@@ -7,6 +7,7 @@ manifest, instead of crashing a later stage.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
@@ -68,6 +69,16 @@ def read_image_file(path: str | Path, max_bytes: int = MAX_BYTES) -> bytes:
     if len(data) > max_bytes:  # it grew after the check
         raise ImageRejected("too large", f"over {max_bytes} bytes")
     return data
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """A picture's file by content (read as `read_image_file` reads it: bounded, a FIFO
+    refused); None when it is gone or no picture's file. One digest for the manifests' and
+    runs' `image_sha256`, so a file is known by the same name wherever it is looked up."""
+    try:
+        return hashlib.sha256(read_image_file(path)).hexdigest()
+    except (OSError, ImageRejected):
+        return None
 
 
 def sniff(head: bytes) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Iterator, Mapping
 
 from PIL import Image
 
@@ -39,10 +40,28 @@ def crop(img: Image.Image, face: Face, margin: float = MARGIN) -> Image.Image:
     return img.crop(square_box(face, *img.size, margin))
 
 
-def jpeg(img: Image.Image, face: Face, margin: float = MARGIN) -> bytes:
-    """The crop as the JPEG a face export holds (quality 95: the crop is the training input)."""
+def cuts(
+    picture: Image.Image, faces: Iterable[Face], how: Mapping
+) -> Iterator[tuple[Face, Image.Image | None]]:
+    """Each face with its crop for the model, None when it is under `how["min_face"]`: the one
+    cut that a face export, `predict --faces` and `serve` share. `how`: a faces.json's settings
+    (margin, min_face), so a face is cut for reading as it was cut for training.
+
+    >>> [(f.w, c.size) for f, c in cuts(Image.new("RGB", (200, 100)), [Face(0.4, 0.3, 0.2, 0.4, None)],
+    ...                                 {"margin": 0.0, "min_face": 24})]
+    [(0.2, (40, 40))]
+    """
+    for face in faces:
+        yield (
+            face,
+            crop(picture, face, how["margin"]) if big_enough(face, *picture.size, how["min_face"]) else None,
+        )
+
+
+def jpeg(piece: Image.Image) -> bytes:
+    """A crop as the JPEG a face export holds (quality 95: the crop is the training input)."""
     buffer = io.BytesIO()
-    crop(img, face, margin).save(buffer, "JPEG", quality=95)
+    piece.save(buffer, "JPEG", quality=95)
     return buffer.getvalue()
 
 

@@ -110,11 +110,11 @@ def _cut(building: Path, picture: Picture, how: dict, left_out: Counter[str]) ->
         return []
     stem = Path(picture.row.path).with_suffix("")
     out = []
-    for k, face in enumerate(picture.faces):
-        if not crops.big_enough(face, *img.size, how["min_face"]):
+    for k, (face, piece) in enumerate(crops.cuts(img, picture.faces, how)):
+        if piece is None:
             left_out[f"face smaller than {how['min_face']} px"] += 1
             continue
-        jpeg = crops.jpeg(img, face, how["margin"])
+        jpeg = crops.jpeg(piece)
         target = building / f"{stem}.face{k}.jpg"  # written as they are cut, so memory stays flat
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(jpeg)

@@ -103,10 +103,10 @@ def classify(run: Run, found: list[Found]) -> list[Prediction]:
         except (ImageRejected, OSError) as exc:  # changed since detection
             out[n].error = getattr(exc, "reason", None) or "unreadable"
             continue
-        big = [face for face in f.faces if crops.big_enough(face, *picture.size, how["min_face"])]
+        big = [(n, face, piece) for face, piece in crops.cuts(picture, f.faces, how) if piece is not None]
         if not big:
             out[n].error = f"{NO_FACE_NOTE} (faces smaller than {how['min_face']} px)"
-        cut += [(n, face, crops.crop(picture, face, how["margin"])) for face in big]
+        cut += big
     if not cut:
         return out
     scores = crop_scores(run, run.load_model(), [c for _, _, c in cut])
