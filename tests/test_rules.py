@@ -195,3 +195,60 @@ def test_evidence_is_the_strongest_opinion_that_never_saw_the_label_and_the_prio
     evidence, source = weigh(None, None, None, prior)  # the run could not read it; the prior could
     assert source == "prior" and evidence is prior
     assert weigh(None, None, None, None) == (None, None)
+
+
+PLAN_SCRIPT = """
+import json, sys
+from pathlib import Path
+from trainer.config import TrainConfig
+from trainer.data import Item
+from trainer.fitting import plan
+from trainer.run import PRIOR_DIR, open_run
+from trainer.spec import ModelSpec
+
+items = [Item(f"/x/{n}.jpg", "happy" if n < 30 else "sad", str(n)) for n in range(40)]
+labels = ["happy", "sad"]
+cfg = TrainConfig(Path("/x"), epochs=10, batch_size=16)
+scratch = ModelSpec("compact", 48, "grayscale", None, {})
+prior = open_run(PRIOR_DIR)
+tuned = ModelSpec.of_run(prior)
+notebook = ModelSpec("seed", 256, "rgb", None, {})
+out = {
+    "scratch": plan(cfg, scratch, labels, items, validated=True).__dict__,
+    "scratch_no_validation": plan(cfg, scratch, labels, items, validated=False).__dict__,
+    "lp_ft": plan(TrainConfig(Path("/x"), epochs=10, fine_tune="lp-ft"), tuned, labels, items, True).__dict__,
+    "short": plan(TrainConfig(Path("/x"), epochs=10, fine_tune="short"), tuned, labels, items, True).__dict__,
+    "soft": plan(cfg, scratch, labels, items, True, soft_targets=True).__dict__,
+    "seed": plan(cfg, notebook, labels, items, True).__dict__,
+    "heavy": sorted(m for m in ("keras", "tensorflow") if m in sys.modules),
+}
+print(json.dumps(out))
+"""
+
+
+def test_the_fitting_plan_is_decided_without_keras():
+    """trainer.fitting.plan: rates, epochs, class weights and stopping, as the recipes say,
+    computed in a process that never imports Keras or TensorFlow."""
+    import json
+    import subprocess
+    import sys
+
+    from trainer.fitting import FINE_TUNE_RATE, SCRATCH_RATE
+
+    done = subprocess.run([sys.executable, "-c", PLAN_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["heavy"] == []
+    scratch = got["scratch"]  # a small set from scratch: strong augmentation, no averaging
+    assert (scratch["augmentation"], scratch["averaged"]) == ("strong", False)
+    assert scratch["learning_rate"] == SCRATCH_RATE["strong"] and scratch["epochs"] == 10
+    assert scratch["per_epoch"] == 3 and scratch["early_stop"] and scratch["smoothing"] == 0.1
+    assert scratch["class_weight"] == {"0": 40 / 60, "1": 40 / 20}  # 30 happy, 10 sad: balanced
+    assert not got["scratch_no_validation"]["early_stop"]  # a cross-fit fold trains its whole budget
+    assert got["lp_ft"]["base_rate"] == FINE_TUNE_RATE  # the head alone at the full rate first
+    assert got["lp_ft"]["learning_rate"] == pytest.approx(FINE_TUNE_RATE * 0.1)
+    assert got["short"]["epochs"] == 3  # a third of --epochs
+    assert got["soft"]["class_weight"] is None  # soft targets carry the balance
+    seed = got["seed"]  # the notebook's CNN as the notebook trained it
+    assert seed["as_notebook"] and seed["class_weight"] is None and seed["smoothing"] == 0.0
+    assert seed["learning_rate"] == 1e-3 and not seed["early_stop"]

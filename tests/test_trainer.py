@@ -510,6 +510,7 @@ def test_the_report_shows_each_misread_image_with_the_probability_of_the_label_i
     """A sigmoid model reads an image as labels[0] when P(labels[1]) is low: the report must show
     P(labels[0]), the label it was read as, not the low P(labels[1])."""
     import re
+    from collections import Counter
 
     import numpy as np
     from PIL import Image
@@ -526,6 +527,13 @@ def test_the_report_shows_each_misread_image_with_the_probability_of_the_label_i
     y = np.array([1, 1, 0, 0])
     s = np.array([0.1, 0.3, 0.8, 0.2])  # two sad images read as happy, one happy read as sad
     results = {"test": metrics.summarise(y, s, 0.5, ["happy", "sad"])}
-    _report_pictures(tmp_path, {"loss": [1.0, 0.5]}, results, y, s, items, ["happy", "sad"], 0.5, [])
+    from trainer.evidence import Judged
+    from trainer.fitting import Fitted, Scored
+    from trainer.writer import Made, Used
+
+    fitted = Fitted(None, {"loss": [1.0, 0.5]}, None, False, 1e-3, 0, "float32")
+    scored = Scored({"test": y}, {"test": s}, 0.5, "validation", results)
+    used = Used(["happy", "sad"], items, {"test": items}, Counter(), None)
+    _report_pictures(tmp_path, used, Made(None, fitted, scored, Judged(None, False, [])))
     shown = re.findall(r"true (\w+), predicted (\w+) \((\d\.\d\d)\)", (tmp_path / "report.html").read_text())
     assert sorted(shown) == [("happy", "sad", "0.80"), ("sad", "happy", "0.70"), ("sad", "happy", "0.90")]

@@ -89,6 +89,107 @@ def fine_tune_of(cfg: TrainConfig, spec: ModelSpec) -> str | None:
     return cfg.fine_tune or finetune.default(spec.source.is_prior)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How one model is fitted, decided before Keras is touched (so it is tested without it)."""
+
+    augmentation: str | None
+    averaged: bool  # scores from an exponential moving average of the weights
+    base_rate: float  # the peak learning rate before the fine-tuning recipe scales it
+    learning_rate: float
+    epochs: int
+    per_epoch: int  # steps
+    smoothing: float  # label smoothing
+    class_weight: dict[int, float] | None
+    early_stop: bool  # on validation loss, from half the budget
+    as_notebook: bool  # the seed: a constant rate, no smoothing, no weights, no callbacks
+
+    @property
+    def steps(self) -> int:
+        return self.epochs * self.per_epoch
+
+
+def plan(
+    cfg: TrainConfig,
+    spec: ModelSpec,
+    labels: list[str],
+    train_items: list[data.Item],
+    validated: bool,
+    soft_targets: bool = False,
+) -> Plan:
+    """The fitting plan for `train_items`: augmentation and averaging by set size (`recipe`),
+    the learning rate (asked, else by how it starts), the epochs the fine-tuning recipe
+    allots, class weights that balance the labels (unless soft targets carry a balance)."""
+    augmentation, averaged = recipe(spec.arch, len(train_items))
+    tune = finetune.RECIPES[fine_tune_of(cfg, spec)] if spec.source else finetune.Recipe()
+    as_notebook = spec.arch == "seed"
+    base_rate = cfg.learning_rate or (
+        1e-3 if as_notebook else FINE_TUNE_RATE if spec.source else SCRATCH_RATE[augmentation or "light"]
+    )
+    class_weight = None
+    if not as_notebook and not soft_targets:
+        index = data.class_index(labels)
+        counts = Counter(i.label for i in train_items)
+        class_weight = {index[c]: len(train_items) / (len(labels) * n) for c, n in counts.items()}
+    return Plan(
+        augmentation,
+        averaged,
+        base_rate,
+        base_rate * tune.rate_scale,
+        max(1, round(cfg.epochs * tune.epochs_share)),
+        -(-len(train_items) // cfg.batch_size),
+        0.0 if as_notebook else cfg.label_smoothing,
+        class_weight,
+        validated and not as_notebook,
+        as_notebook,
+    )
+
+
+def _compile(model, the_plan: Plan, rate: float, ema: bool, binary: bool) -> None:
+    import keras
+
+    schedule = (
+        rate
+        if the_plan.as_notebook
+        else keras.optimizers.schedules.CosineDecay(
+            rate / 10, the_plan.steps, warmup_target=rate, warmup_steps=the_plan.per_epoch
+        )
+    )  # one epoch of warm-up, then a cosine to zero over the epoch budget
+    if binary:
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=the_plan.smoothing)
+        metrics_ = [
+            keras.metrics.BinaryAccuracy(name="accuracy"),
+            keras.metrics.Precision(name="precision"),
+            keras.metrics.Recall(name="recall"),
+        ]
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics_ = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    optimizer = keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=_ema_momentum(the_plan.steps))
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics_)
+
+
+def _callbacks(the_plan: Plan, cfg: TrainConfig, given: list | None) -> list:
+    """The caller's callbacks, after keeping the average (when averaged) and stopping early."""
+    import keras
+
+    ours = []
+    if the_plan.early_stop:
+        if the_plan.averaged:  # validate, early-stop and keep the average
+            ours.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        # not before half the budget: on small sets validation loss is noise while the
+        # learning rate is high and batch-norm statistics settle
+        ours.append(
+            keras.callbacks.EarlyStopping(
+                "val_loss",
+                patience=cfg.patience,
+                restore_best_weights=True,
+                start_from_epoch=the_plan.epochs // 2,
+            )
+        )
+    return ours + list(given or [])
+
+
 def fit(
     cfg: TrainConfig,
     spec: ModelSpec,
@@ -103,94 +204,65 @@ def fit(
     import keras
 
     index = data.class_index(labels)
-    augmentation, averaged = recipe(spec.arch, len(train_items))
     tune = finetune.RECIPES[fine_tune_of(cfg, spec)] if spec.source else finetune.Recipe()
     binary = len(labels) == 2
     start = spec.source.load_model() if spec.source else None
     if start is not None and tune.epochs_share == 0:  # keep: the starting model as it is
         kept = sum(1 for layer in start.layers if layer.weights)  # counted as start_from counts copies
+        augmentation, _ = recipe(spec.arch, len(train_items))
         return Fitted(start, {}, augmentation, False, 0.0, kept, start.dtype_policy.name)
     targets = None
     if tune.distill and binary and start is not None:
         given = np.array([index[i.label] for i in train_items])
         start_probs = score_items(start, spec, train_items, index, cfg)
         targets = finetune.distilled_targets(given, start_probs, tune.distill)
-    feed = _feed(spec, train_items, index, cfg, augmentation, shuffle=True, targets=targets)
+    the_plan = plan(cfg, spec, labels, train_items, bool(validation_items), targets is not None)
+    feed = _feed(spec, train_items, index, cfg, the_plan.augmentation, shuffle=True, targets=targets)
     validation = _feed(spec, validation_items, index, cfg) if validation_items else None
-    seed_arch = spec.arch == "seed"  # the seed is trained as the notebook trained it
-    base_rate = cfg.learning_rate or (
-        1e-3 if seed_arch else FINE_TUNE_RATE if spec.source else SCRATCH_RATE[augmentation or "light"]
-    )
-    learning_rate = base_rate * tune.rate_scale
-    epochs = max(1, round(cfg.epochs * tune.epochs_share))
-    per_epoch = -(-len(train_items) // cfg.batch_size)
-    steps = epochs * per_epoch
     strategy, policy = hardware.strategy(cfg.mixed_precision)
     with strategy.scope():
         model = models.ARCHITECTURES[spec.arch](spec.image_size, spec.channels, len(labels))
         copied = models.start_from(model, start) if start is not None else 0
         finetune.freeze_blocks(model, tune.frozen_blocks)
-    smoothing = 0.0 if seed_arch else cfg.label_smoothing
-    loss = (
-        keras.losses.BinaryCrossentropy(label_smoothing=smoothing) if binary
-        else keras.losses.SparseCategoricalCrossentropy()
-    )  # fmt: skip
-
-    def compile_(rate, ema: bool) -> None:
-        schedule = (
-            rate
-            if seed_arch
-            else keras.optimizers.schedules.CosineDecay(
-                rate / 10, steps, warmup_target=rate, warmup_steps=per_epoch
-            )
-        )  # one epoch of warm-up, then a cosine to zero over the epoch budget
-        optimizer = keras.optimizers.Adam(schedule, use_ema=ema, ema_momentum=_ema_momentum(steps))
-        model.compile(
-            optimizer=optimizer, loss=loss,
-            metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.Precision(name="precision"),
-                     keras.metrics.Recall(name="recall")] if binary
-            else [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        )  # fmt: skip
-
-    callbacks = list(callbacks or [])
-    class_weight = None
-    if not seed_arch:
-        if averaged and validation is not None:  # validate, early-stop and keep the average
-            callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-        if validation is not None:
-            callbacks.insert(
-                1 if averaged else 0,
-                # not before half the budget: on small sets validation loss is noise while the
-                # learning rate is high and batch-norm statistics settle
-                keras.callbacks.EarlyStopping(
-                    "val_loss", patience=cfg.patience, restore_best_weights=True,
-                    start_from_epoch=epochs // 2,
-                ),
-            )  # fmt: skip
-        if targets is None:  # soft targets carry the starting model's balance already
-            counts = Counter(i.label for i in train_items)
-            class_weight = {index[c]: len(train_items) / (len(labels) * n) for c, n in counts.items()}
     try:
-        if tune.head_epochs:  # LP-FT: the output layer alone, at the full rate, first
-            trainable = {id(layer): layer.trainable for layer in model.layers}
-            for layer in model.layers[:-1]:
-                layer.trainable = False
-            compile_(base_rate, False)
-            model.fit(feed, epochs=tune.head_epochs, class_weight=class_weight, shuffle=False, verbose=0)
-            for layer in model.layers:
-                layer.trainable = trainable[id(layer)]
-        if tune.anchor:
-            callbacks.append(finetune.anchor_callback(model, tune.anchor))
-        compile_(learning_rate, averaged)
-        history = model.fit(
-            feed, validation_data=validation, epochs=epochs, callbacks=callbacks,
-            class_weight=class_weight, shuffle=False, verbose=0,
-        )  # fmt: skip
+        history = _phases(
+            model, the_plan, tune, binary, feed, validation, _callbacks(the_plan, cfg, callbacks)
+        )
         if tune.interpolate is not None and start is not None:
             finetune.interpolate(model, start, tune.interpolate)
     finally:
         keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
-    return Fitted(model, history.history, augmentation, averaged, learning_rate, copied, policy)
+    return Fitted(
+        model, history, the_plan.augmentation, the_plan.averaged, the_plan.learning_rate, copied, policy
+    )
+
+
+def _phases(
+    model, the_plan: Plan, tune: finetune.Recipe, binary: bool, feed, validation, callbacks: list
+) -> dict:
+    """LP-FT's head-only phase when the recipe has one, then the fit itself; its history."""
+    weights = the_plan.class_weight
+    if tune.head_epochs:  # LP-FT: the output layer alone, at the full rate, first
+        trainable = {id(layer): layer.trainable for layer in model.layers}
+        for layer in model.layers[:-1]:
+            layer.trainable = False
+        _compile(model, the_plan, the_plan.base_rate, False, binary)
+        model.fit(feed, epochs=tune.head_epochs, class_weight=weights, shuffle=False, verbose=0)
+        for layer in model.layers:
+            layer.trainable = trainable[id(layer)]
+    if tune.anchor:
+        callbacks.append(finetune.anchor_callback(model, tune.anchor))
+    _compile(model, the_plan, the_plan.learning_rate, the_plan.averaged, binary)
+    history = model.fit(
+        feed,
+        validation_data=validation,
+        epochs=the_plan.epochs,
+        callbacks=callbacks,
+        class_weight=weights,
+        shuffle=False,
+        verbose=0,
+    )
+    return history.history
 
 
 def score_items(

@@ -20,7 +20,7 @@ from trainer.fitting import callbacks_for, fit, score, score_items
 from trainer.predict import WHOLE_FRAME
 from trainer.run import PRIOR_DIR, open_run, point_latest
 from trainer.spec import ModelSpec, face_crops, faces_setting, model_spec
-from trainer.writer import run_config, write_run
+from trainer.writer import Made, Used, run_config, write_run
 
 PRIOR_ON_TEST = "prior on test"  # metrics.json: the shipped prior alone on a face run's test crops
 
@@ -122,11 +122,11 @@ def train_on(
         beside = _beside_prior(cfg, labels, subsets["test"], faces_setting(faces, spec))
         if beside is not None:
             scored.results[PRIOR_ON_TEST] = beside
-        config = run_config(
-            cfg, spec, labels, fitted, items, subsets, skipped, started, faces, scored, judged, final
-        )
+        used = Used(labels, items, subsets, skipped, faces)
+        made = Made(spec, fitted, scored, judged)
+        config = run_config(cfg, used, made, started, final)
         config["reader"] = read
-        write_run(run, fitted, config, scored, subsets["test"], labels, judged.left_out)
+        write_run(run, config, used, made)
     run = final
     comparison = compare.compare(run, config, scored.results)
     point_latest(run)

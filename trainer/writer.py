@@ -8,7 +8,7 @@ import json
 import os
 import platform
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,44 +29,45 @@ def fingerprint(items: list[data.Item]) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_run(
-    run: Path,
-    fitted: Fitted,
-    config: dict,
-    scored: Scored,
-    test_items: list[data.Item],
-    labels: list[str],
-    left_out: list[tuple[str, str, str, float]],
-) -> None:
+@dataclass(frozen=True)
+class Used:
+    """The data a run used: its labels, every usable image, the splits, what was skipped, and
+    how its face crops were cut (None: whole pictures)."""
+
+    labels: list[str]
+    items: list[data.Item]
+    subsets: dict[str, list[data.Item]]
+    skipped: Counter[str]
+    faces: dict | None
+
+
+@dataclass(frozen=True)
+class Made:
+    """What training made of it: what was trained, the fitted model, its scores, the labels' verdict."""
+
+    spec: ModelSpec
+    fitted: Fitted
+    scored: Scored
+    judged: Judged
+
+
+def write_run(run: Path, config: dict, used: Used, made: Made) -> None:
     """model.keras, config.json, metrics.json and the pictures, in the run's staging folder."""
-    fitted.model.save(run / "model.keras")
+    made.fitted.model.save(run / "model.keras")
     (run / "config.json").write_text(json.dumps(config, indent=2))
-    (run / "metrics.json").write_text(json.dumps(scored.results, indent=2))
-    _report_pictures(run, fitted.history, scored.results, scored.truth["test"], scored.scores["test"],
-                     test_items, labels, scored.threshold, left_out)  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(made.scored.results, indent=2))
+    _report_pictures(run, used, made)
 
 
-def run_config(
-    cfg: TrainConfig,
-    spec: ModelSpec,
-    labels: list[str],
-    fitted: Fitted,
-    items: list[data.Item],
-    subsets: dict[str, list[data.Item]],
-    skipped: Counter[str],
-    started: datetime,
-    faces: dict | None,
-    scored: Scored,
-    judged: Judged,
-    final: Path,
-) -> dict:
+def run_config(cfg: TrainConfig, used: Used, made: Made, started: datetime, final: Path) -> dict:
     """config.json: everything predict needs, and everything that says how the run was made."""
     import keras
     import tensorflow as tf
 
+    spec, fitted, scored, judged = made.spec, made.fitted, made.scored, made.judged
     source = spec.source
     return {
-        "labels": labels,
+        "labels": used.labels,
         "image_size": spec.image_size,
         "color_mode": spec.color_mode,
         "channels": spec.channels,
@@ -84,10 +85,10 @@ def run_config(
         "data_dir": str(cfg.data_dir.resolve()),
         "data_dir_from_run": os.path.relpath(cfg.data_dir.resolve(), final.resolve()),  # see run.data_dir_of
         "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
-        "data_fingerprint": fingerprint(items),
-        "faces": faces_setting(faces, spec),
-        "counts": {n: len(s) for n, s in subsets.items()},
-        "skipped": dict(skipped),
+        "data_fingerprint": fingerprint(used.items),
+        "faces": faces_setting(used.faces, spec),
+        "counts": {n: len(s) for n, s in used.subsets.items()},
+        "skipped": dict(used.skipped),
         "epochs": cfg.epochs,
         "epochs_run": len(fitted.history.get("loss", [])),
         "fine_tune": fine_tune_of(cfg, spec),
@@ -110,16 +111,17 @@ def run_config(
     }
 
 
-def _report_pictures(run, history, results, y_test, s_test, test_items, labels, threshold, left_out) -> None:
-    report.curves(history, run / "curves.png")
-    report.confusion(results["test"]["confusion_matrix"], labels, run / "confusion.png", "test")
+def _report_pictures(run: Path, used: Used, made: Made) -> None:
+    scored, labels, test_items = made.scored, used.labels, used.subsets["test"]
+    y_test, s_test, threshold = scored.truth["test"], scored.scores["test"], scored.threshold
+    report.curves(made.fitted.history, run / "curves.png")
+    report.confusion(scored.results["test"]["confusion_matrix"], labels, run / "confusion.png", "test")
     report.roc(y_test, s_test, run / "roc.png")
     predicted, confidence = metrics.read(s_test, threshold)
     wrong = [i for i in range(len(y_test)) if predicted[i] != y_test[i]]
     margin = [abs(s_test[i] - threshold) if s_test.ndim == 1 else confidence[i] for i in wrong]
     worst = [wrong[i] for i in np.argsort(margin)[::-1][:16]]
-    report.html_report(
-        run, f"happysad run {run.name}", results,
-        [(test_items[i].path, labels[y_test[i]], labels[predicted[i]], float(confidence[i])) for i in worst],
-        left_out,
-    )  # fmt: skip
+    examples = [
+        (test_items[i].path, labels[y_test[i]], labels[predicted[i]], float(confidence[i])) for i in worst
+    ]
+    report.html_report(run, f"happysad run {run.name}", scored.results, examples, made.judged.left_out)
