@@ -6,23 +6,40 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from collector.cli_options import (
+    AllowPrivateOpt,
+    BrowserPathOpt,
+    ConcurrencyOpt,
+    EndpointOpt,
+    EngineOpt,
+    HostRateOpt,
+    IgnoreRobotsOpt,
+    LabelOpt,
+    LimitOpt,
+    MaxBytesOpt,
+    MinSizeOpt,
+    PerHostOpt,
+    QueryArg,
+    RetriesOpt,
+    RetryFailedOpt,
+    TimeoutOpt,
+    UrlsOnlyOpt,
+    UserAgentOpt,
+)
 from collector.downloader import DownloadSettings
-from collector.engines import DEFAULT_ENGINE, ENGINES
+from collector.engines import DEFAULT_ENGINE
 from collector.errors import CollectError
 from collector.job import candidate_list, collect
 from collector.pipeline import Job, Summary
-from happysad.common.cli import DataOpt, JsonOpt, choices, err, one_line_errors
+from happysad.common.cli import DataOpt, JsonOpt, err, one_line_errors
 from happysad.common.labels import check_label, slugify
 from happysad.common.workspace import resolve_data_dir
-
-EngineName = choices("EngineName", ENGINES)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -42,73 +59,26 @@ def _table(summary: Summary) -> Table:
 @app.command(help="Search for QUERY, download the images, record every candidate's fate.")
 @one_line_errors("collect", on_interrupt="interrupted; run the same command again to resume")
 def main_command(
-    query: Annotated[str, typer.Argument(help="What to search for, e.g. 'happy people'.")],
-    label: Annotated[
-        str | None, typer.Option("--label", "-l", help="Class label (default: slug of QUERY).")
-    ] = None,
-    engine: Annotated[EngineName, typer.Option("--engine", "-e", help="Where to search.")] = DEFAULT_ENGINE,
-    limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, help="New, valid, unique images to add.")
-    ] = Job.limit,
-    endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint",
-            help="Replace the engine's base URL (bing: its /images/search page; page: the page).",
-        ),
-    ] = None,
+    query: QueryArg,
+    label: LabelOpt = None,
+    engine: EngineOpt = DEFAULT_ENGINE,
+    limit: LimitOpt = Job.limit,
+    endpoint: EndpointOpt = None,
     data: DataOpt = None,
     json_out: JsonOpt = False,
-    browser_path: Annotated[
-        str | None,
-        typer.Option(
-            "--browser-path", help="Chromium/Chrome executable (default: $HAPPYSAD_BROWSER, then auto)."
-        ),
-    ] = None,
-    urls_only: Annotated[
-        Path | None,
-        typer.Option(
-            "--urls-only", help="Only search; write candidates to this Parquet file for img2dataset."
-        ),
-    ] = None,
-    ignore_robots: Annotated[
-        bool, typer.Option("--ignore-robots", help="Skip robots.txt and X-Robots-Tag checks.")
-    ] = False,
-    user_agent: Annotated[
-        str, typer.Option("--user-agent", help="User-Agent for image requests.")
-    ] = DownloadSettings.user_agent,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="Downloads at once, all hosts.")
-    ] = DownloadSettings.concurrency,
-    per_host: Annotated[
-        int, typer.Option("--per-host", min=1, help="Downloads at once per host.")
-    ] = DownloadSettings.per_host,
-    host_rate: Annotated[
-        float, typer.Option("--host-rate", min=0, help="Requests per second per host (0: no cap).")
-    ] = DownloadSettings.host_rate,
-    timeout: Annotated[
-        float,
-        typer.Option("--timeout", min=0.1, help="Seconds one whole download may take (robots.txt too)."),
-    ] = DownloadSettings.total_timeout,
-    retries: Annotated[
-        int, typer.Option("--retries", min=0, help="Retries per URL after the first try.")
-    ] = DownloadSettings.retries,
-    max_bytes: Annotated[
-        int, typer.Option("--max-bytes", min=1, help="Largest file accepted.")
-    ] = DownloadSettings.max_bytes,
-    min_size: Annotated[
-        int, typer.Option("--min-size", min=1, help="Smallest width and height accepted.")
-    ] = Job.min_width,
-    retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="Try URLs that failed before again.")
-    ] = False,
-    allow_private: Annotated[
-        bool,
-        typer.Option(
-            "--allow-private",
-            help="Also fetch loopback, private and link-local addresses (refused by default).",
-        ),
-    ] = False,
+    browser_path: BrowserPathOpt = None,
+    urls_only: UrlsOnlyOpt = None,
+    ignore_robots: IgnoreRobotsOpt = False,
+    user_agent: UserAgentOpt = DownloadSettings.user_agent,
+    concurrency: ConcurrencyOpt = DownloadSettings.concurrency,
+    per_host: PerHostOpt = DownloadSettings.per_host,
+    host_rate: HostRateOpt = DownloadSettings.host_rate,
+    timeout: TimeoutOpt = DownloadSettings.total_timeout,
+    retries: RetriesOpt = DownloadSettings.retries,
+    max_bytes: MaxBytesOpt = DownloadSettings.max_bytes,
+    min_size: MinSizeOpt = Job.min_width,
+    retry_failed: RetryFailedOpt = False,
+    allow_private: AllowPrivateOpt = False,
 ) -> None:
     chosen_label = label if label is not None else slugify(query)
     check_label(chosen_label)

@@ -152,8 +152,18 @@ class Manifest:
         )
         if cursor.rowcount == 0:
             return None
-        return Row(cursor.lastrowid or 0, query, label, engine, rank, c.url, c.page_url, c.title,
-                   c.thumb_url, "pending")  # fmt: skip
+        return Row(
+            cursor.lastrowid or 0,
+            query,
+            label,
+            engine,
+            rank,
+            c.url,
+            c.page_url,
+            c.title,
+            c.thumb_url,
+            "pending",
+        )
 
     def unfinished(self, label: str, query: str, include_failed: bool = False) -> Iterator[Row]:
         """Rows an earlier run found but did not finish (and, if asked, the failed ones)."""

@@ -177,8 +177,11 @@ def weigh(
     probabilities when there are some, else the run's own reading (`in_sample` for an image it
     trained on, else `held_out`); the prior's reading, when given, is averaged in (`+prior`),
     or stands alone when the run could not read the image. (None, None) without any."""
-    evidence, source = (out_of_fold, "out_of_fold") if out_of_fold is not None else (
-        own, IN_SAMPLE if split == "train" else "held_out")  # fmt: skip
+    evidence, source = (
+        (out_of_fold, "out_of_fold")
+        if out_of_fold is not None
+        else (own, IN_SAMPLE if split == "train" else "held_out")
+    )
     if prior is not None:
         return ((evidence + prior) / 2, f"{source}+prior") if evidence is not None else (prior, "prior")
     return (evidence, source) if evidence is not None else (None, None)
@@ -218,8 +221,10 @@ def _fields(fo: ModuleType, run: Run, dataset, results: list, prior_results: lis
             )
             if truth in run.labels:
                 judged.append((sample_id, run.labels.index(truth), evidence))
-        boxes = [fo.Detection(label=f.label, bounding_box=f.box, confidence=f.probability)
-                 for f in result.faces or []]  # fmt: skip
+        boxes = [
+            fo.Detection(label=f.label, bounding_box=f.box, confidence=f.probability)
+            for f in result.faces or []
+        ]
         values[FACE_PREDICTIONS][sample_id] = fo.Detections(detections=boxes) if on_faces else None
     if len({given for _, given, _ in judged}) > 1:
         quality = label_quality(np.array([g for _, g, _ in judged]), np.stack([e for _, _, e in judged]))
@@ -302,10 +307,17 @@ def attach(
     _write(dataset, run, values)
     ranked = _save_views(dataset, on_faces)
     suspects = [
-        Suspect(s.filepath, s.ground_truth.label, s[EVIDENCE].label, s[EVIDENCE].confidence,
-                s[LABEL_ISSUE_FIELD], s[SPLIT], s[EVIDENCE_SOURCE])
+        Suspect(
+            s.filepath,
+            s.ground_truth.label,
+            s[EVIDENCE].label,
+            s[EVIDENCE].confidence,
+            s[LABEL_ISSUE_FIELD],
+            s[SPLIT],
+            s[EVIDENCE_SOURCE],
+        )
         for s in ranked.limit(top)
-    ]  # fmt: skip
+    ]
     counts = Counter(v for v in values[SPLIT].values() if v is not None)
     sources = Counter(v for v in values[EVIDENCE_SOURCE].values() if v is not None)
     done = counts.total()

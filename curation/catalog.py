@@ -127,9 +127,17 @@ class Catalog:
         added = 0
         with self.transaction():
             for r in rows:
-                added += self.add(r["path"], r["label"], r["sha256"], "collect", source=r["url"],
-                                  page_url=r["page_url"], query=r["query"], engine=r["engine"],
-                                  bytes=r["bytes"])  # fmt: skip
+                added += self.add(
+                    r["path"],
+                    r["label"],
+                    r["sha256"],
+                    "collect",
+                    source=r["url"],
+                    page_url=r["page_url"],
+                    query=r["query"],
+                    engine=r["engine"],
+                    bytes=r["bytes"],
+                )
         return added
 
     def unscanned(self) -> list[str]:
@@ -146,17 +154,38 @@ class Catalog:
                     f"UPDATE images SET scanned_at=?, format=?, width=?, height=?, mode=?, orientation=?,"
                     f" frames=?, bytes=?, flag=?, reason=?, {', '.join(f'{c}=?' for c in COLUMNS)}"
                     " WHERE path=?",
-                    (now, r.format, r.width, r.height, r.mode, r.orientation, r.frames, r.bytes,
-                     r.flag, r.reason, *hashes, r.path),
-                )  # fmt: skip
+                    (
+                        now,
+                        r.format,
+                        r.width,
+                        r.height,
+                        r.mode,
+                        r.orientation,
+                        r.frames,
+                        r.bytes,
+                        r.flag,
+                        r.reason,
+                        *hashes,
+                        r.path,
+                    ),
+                )
 
     def members(self) -> list[Member]:
         """Scanned images that decoded (they have hashes), for grouping."""
         return [
-            Member(r["path"], r["label"], r["sha256"], r["width"], r["height"], r["bytes"] or 0, r["flag"],
-                   (r["phash_full"], r["phash_centre"]), (r["dhash_full"],))
+            Member(
+                r["path"],
+                r["label"],
+                r["sha256"],
+                r["width"],
+                r["height"],
+                r["bytes"] or 0,
+                r["flag"],
+                (r["phash_full"], r["phash_centre"]),
+                (r["dhash_full"],),
+            )
             for r in self.db.execute("SELECT * FROM images WHERE phash_full IS NOT NULL ORDER BY path")
-        ]  # fmt: skip
+        ]
 
     def save_groups(self, groups: list[Group]) -> None:
         with self.transaction():

@@ -130,8 +130,11 @@ def scan(
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         report = _scan(catalog, min_size, as_json)
-    rows = [("new from collect", report.new_from_collect), ("scanned", report.scanned),
-            (f"small below, px (from the {report.min_size_from})", report.min_size)]  # fmt: skip
+    rows = [
+        ("new from collect", report.new_from_collect),
+        ("scanned", report.scanned),
+        (f"small below, px (from the {report.min_size_from})", report.min_size),
+    ]
     rows += [(f"flagged {flag}", n) for flag, n in report.flags.most_common()]
     _emit(as_json, {**asdict(report), "flags": dict(report.flags)}, _table("scan", rows))
 
@@ -151,9 +154,13 @@ def dedupe(
     with Catalog(resolve_data_dir(data)) as catalog:
         _scan(catalog, min_size, as_json)
         report = dedupe_lib.dedupe(catalog, threshold)
-    rows = [("images compared", report.images), ("exact-duplicate groups", report.exact_groups),
-            ("near-duplicate groups", report.near_groups), ("label conflicts", len(report.conflicts)),
-            ("duplicates that export drops", report.to_drop)]  # fmt: skip
+    rows = [
+        ("images compared", report.images),
+        ("exact-duplicate groups", report.exact_groups),
+        ("near-duplicate groups", report.near_groups),
+        ("label conflicts", len(report.conflicts)),
+        ("duplicates that export drops", report.to_drop),
+    ]
     _emit(as_json, asdict(report), _table(f"dedupe (threshold {threshold})", rows))
 
 
@@ -192,8 +199,12 @@ def review(
 ) -> None:
     with Catalog(resolve_data_dir(data)) as catalog:
         fo, report = _sync(catalog, as_json)
-    rows = [("samples", report.samples), ("added", report.added), ("updated", report.updated),
-            ("open conflicts", report.conflicts)]  # fmt: skip
+    rows = [
+        ("samples", report.samples),
+        ("added", report.added),
+        ("updated", report.updated),
+        ("open conflicts", report.conflicts),
+    ]
     payload = asdict(report)
     if predictions is not None:
         quiet_tensorflow()
@@ -245,10 +256,15 @@ def faces(
             "faces", as_json, lambda **bar: face_scan.find_faces(catalog, finder, workers, **bar)
         )
         _, synced = _sync(catalog, True)
-    rows = [("kept images", report.images), ("searched now", report.searched),
-            ("searched before (resumed)", report.resumed), ("with a face", report.with_faces),
-            ("no face (tagged no_face)", report.no_face), ("faces", report.faces),
-            ("unreadable", report.unreadable)]  # fmt: skip
+    rows = [
+        ("kept images", report.images),
+        ("searched now", report.searched),
+        ("searched before (resumed)", report.resumed),
+        ("with a face", report.with_faces),
+        ("no face (tagged no_face)", report.no_face),
+        ("faces", report.faces),
+        ("unreadable", report.unreadable),
+    ]
     payload = {**asdict(report), "no_face_rate": report.no_face_rate, "dataset": synced.dataset}
     _emit(as_json, payload, _table(f"faces ({report.detector})", rows))
 

@@ -88,11 +88,17 @@ def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str
             key=lambda m: rank_key(None, m[0]["width"], m[0]["height"], m[0]["bytes"] or 0, m[0]["path"]),
         )
         left_out["duplicate of the keeper"] += len(members) - 1
-        chosen.append({
-            "path": f"{decision.label}/{Path(row['path']).name}", "label": decision.label,
-            "sha256": row["sha256"], "group_id": group_id, "source_url": row["source"] or "",
-            "origin": row["origin"], "raw": row["path"],
-        })  # fmt: skip
+        chosen.append(
+            {
+                "path": f"{decision.label}/{Path(row['path']).name}",
+                "label": decision.label,
+                "sha256": row["sha256"],
+                "group_id": group_id,
+                "source_url": row["source"] or "",
+                "origin": row["origin"],
+                "raw": row["path"],
+            }
+        )
     return chosen, left_out
 
 

@@ -61,5 +61,13 @@ def find_faces(
     found = catalog.faces()
     counts = [len(found[p]) for p in paths if p in found]
     unreadable = len(paths) - len(counts)
-    return FacesReport(key, len(paths), len(todo), len(paths) - len(todo), sum(1 for n in counts if n),
-                       sum(1 for n in counts if not n), sum(counts), unreadable)  # fmt: skip
+    return FacesReport(
+        key,
+        len(paths),
+        len(todo),
+        len(paths) - len(todo),
+        sum(1 for n in counts if n),
+        sum(1 for n in counts if not n),
+        sum(counts),
+        unreadable,
+    )

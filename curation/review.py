@@ -17,8 +17,21 @@ from curation.catalog import Catalog
 from happysad.common.workspace import DATASET_KEY, workspace_id
 from happysad.faces.detectors import Face
 
-FIELDS = ("origin", "source", "page_url", "query", "engine", "sha256", "group_id", "role", "flag", "reason",
-          "width", "height", "format")  # fmt: skip
+FIELDS = (
+    "origin",
+    "source",
+    "page_url",
+    "query",
+    "engine",
+    "sha256",
+    "group_id",
+    "role",
+    "flag",
+    "reason",
+    "width",
+    "height",
+    "format",
+)
 VIEWS = {
     "duplicate groups": "members of duplicate groups, group by group",
     "conflicts": "groups whose members carry different labels",

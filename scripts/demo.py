@@ -55,27 +55,7 @@ def run(args: argparse.Namespace) -> dict:
     with serve(site) as base:
         endpoint = f"{base}/images/search"
         err.print(f"demo image search at {endpoint}; workspace {data}")
-        collected = {}
-        for query, label, where, limit in (
-            ("happy people", "happy", data, args.limit),
-            ("sad people", "sad", data, args.limit),
-            ("smiling people", "happy", holdout, args.holdout_limit),
-            ("sad faces", "sad", holdout, args.holdout_limit),
-        ):
-            got = step(
-                "collect",
-                query,
-                "--label",
-                label,
-                "--limit",
-                str(limit),
-                "--endpoint",
-                endpoint,
-                "--data",
-                str(where),
-                "--allow-private",
-            )  # fmt: skip  (the demo site is on loopback)
-            collected[query] = got
+        collected = _collect(args, endpoint, data, holdout)
     planted = catalogue.mislabelled(catalogue.answer_key(data, args.count))
     summary["collected"] = sum(collected[q]["ok"] for q in ("happy people", "sad people"))
     summary["rejected_while_collecting"] = sum(
@@ -128,6 +108,32 @@ def run(args: argparse.Namespace) -> dict:
     summary["likely_mislabelled_top"] = len(top)
     summary["planted_in_top"] = sum(1 for s in top if s["filepath"] in planted)
     return summary
+
+
+def _collect(args: argparse.Namespace, endpoint: str, data: Path, holdout: Path) -> dict:
+    """Both labels into the workspace, and an independent scrape of other queries beside it."""
+    collected = {}
+    for query, label, where, limit in (
+        ("happy people", "happy", data, args.limit),
+        ("sad people", "sad", data, args.limit),
+        ("smiling people", "happy", holdout, args.holdout_limit),
+        ("sad faces", "sad", holdout, args.holdout_limit),
+    ):
+        got = step(
+            "collect",
+            query,
+            "--label",
+            label,
+            "--limit",
+            str(limit),
+            "--endpoint",
+            endpoint,
+            "--data",
+            str(where),
+            "--allow-private",
+        )  # fmt: skip  (the demo site is on loopback)
+        collected[query] = got
+    return collected
 
 
 def _reader(summary: dict) -> str:

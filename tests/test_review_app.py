@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from collector.browser import LAUNCH_ARGS, locate
 from tests.conftest import curate_json, open_app_view, review_app
@@ -45,9 +45,10 @@ def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
         with contextlib.suppress(PlaywrightTimeout):  # FiftyOne's promotion popover, when it shows
             page.get_by_text("Dismiss", exact=True).click(timeout=8_000)
         page.locator('[data-cy="checkbox-tags"]').click()  # show sample tags on the tiles
-        # every tile's tag, however the grid renders them in turn (counted at once after the
-        # first tag showed, 2 of 4 were drawn once on the AVX2-only EPYC)
-        expect(page.locator('[data-cy="tag-tags-conflict"]')).to_have_count(4, timeout=30_000)
+        # the tiles show their tags; how many the grid draws is the App's business (beside a
+        # busy test worker on the AVX2-only EPYC it drew 2 of the 4 for 30 s, twice): the four
+        # tagged conflicts are counted in the dataset below
+        page.locator('[data-cy="tag-tags-conflict"]').first.wait_for()
         page.locator('[data-cy="looker"]').first.hover()
         page.locator('[title="Click to select sample, Shift+Click to select a range"]').first.click()
         page.locator('[data-cy="action-tag-sample-labels"]').click()
@@ -62,6 +63,7 @@ def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
         browser.close()
 
     dataset = fiftyone().load_dataset(name)
+    assert len(dataset.load_saved_view("conflicts").match_tags("conflict")) == 4
     rejected = dataset.match_tags("reject")
     assert len(rejected) == 1
     gone, group = rejected.first(), rejected.first()["group_id"]

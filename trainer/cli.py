@@ -11,119 +11,60 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from happysad.common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
+from happysad.common.cli import DataOpt, JsonOpt, err, one_line_errors, out
 from happysad.common.tf_runtime import quiet_tensorflow
 from happysad.common.workspace import CURATED, resolve_data_dir
 from trainer import data as data_lib
 from trainer import export as export_lib
-from trainer import face_scoring, finetune, models
+from trainer import face_scoring
 from trainer import predict as scoring
 from trainer import serve as serve_lib
+from trainer.cli_options import (
+    ArchOpt,
+    BatchSizeOpt,
+    CleanLabelsOpt,
+    ColorModeOpt,
+    CrossFitOpt,
+    DataDirArg,
+    EpochsOpt,
+    FineTuneOpt,
+    ImageSizeOpt,
+    InitOpt,
+    MixedPrecisionOpt,
+    OutDirOpt,
+    SeedOpt,
+    TestDirOpt,
+    WholeFrameOpt,
+)
 from trainer.cli_summary import metrics_table, print_train
 from trainer.config import TrainConfig
-from trainer.data import COLOR_MODES, MAX_IMAGE_SIZE
 from trainer.export import Format
 from trainer.run import PRIOR, open_run
 
 T = TypeVar("T")
 
 
-Arch = choices("Arch", models.ARCHITECTURES)
-ColorMode = choices("ColorMode", COLOR_MODES)
-FineTune = choices("FineTune", finetune.RECIPES)
 train_app = typer.Typer(add_completion=False)
 
 
 @train_app.command(help="Train a classifier on a labelled folder tree (default: the curated export).")
 @one_line_errors("train", on_interrupt="interrupted; the run was not saved")
 def train(
-    data_dir: Annotated[
-        Path | None, typer.Argument(help="<label>/<images> tree (default: <data>/curated).")
-    ] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run directory (default: runs/<time>-<arch>).")
-    ] = None,
-    arch: Annotated[
-        Arch | None,
-        typer.Option("--arch", help=f"Architecture (default: {models.DEFAULT}, or the --init run's)."),
-    ] = None,
-    epochs: Annotated[
-        int, typer.Option("--epochs", min=1, help="Most epochs (early stopping may end sooner).")
-    ] = TrainConfig.epochs,
-    image_size: Annotated[
-        int | None,
-        typer.Option(
-            "--image-size",
-            min=16,
-            max=MAX_IMAGE_SIZE,
-            help="Pixels per side (default: the --init run's; 256 for seed; else the data's median "
-            "short side, 32 to 128).",
-        ),
-    ] = None,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Seeds the split, the weights and the shuffling.")
-    ] = TrainConfig.seed,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Images per training step.")
-    ] = TrainConfig.batch_size,
-    color_mode: Annotated[
-        ColorMode | None,
-        typer.Option("--color-mode", help="Channels (default: from the data, or the --init run's)."),
-    ] = None,
-    init: Annotated[
-        Path | None,
-        typer.Option(
-            "--init",
-            metavar="RUN_DIR",
-            help="Start from this run's weights (fine-tuning; its architecture, size and colour mode "
-            "are kept); 'prior' = the shipped expression model (the default for face crops), "
-            "'none' = from scratch.",
-        ),
-    ] = None,
-    cross_fit: Annotated[
-        int,
-        typer.Option(
-            "--cross-fit",
-            metavar="K",
-            help="Also train K models on K group-aware folds of training+validation: out-of-fold "
-            "probabilities for every image (out_of_fold.csv), the evidence for label review (0: off).",
-        ),
-    ] = TrainConfig.cross_fit,
-    clean_labels: Annotated[
-        bool,
-        typer.Option(
-            "--clean-labels/--keep-labels",
-            help="Leave out of training the images whose labels models that never saw them dispute "
-            "(out-of-fold, or the prior's on face crops; cleanlab); listed in split.csv as label_issue.",
-        ),
-    ] = TrainConfig.clean_labels,
-    fine_tune: Annotated[
-        FineTune | None,
-        typer.Option(
-            "--fine-tune",
-            help=f"How a run started from another's weights is fine-tuned (default: {finetune.FROM_PRIOR} "
-            f"from the prior, which no recipe beat on photos from another scrape (README, Faces); "
-            f"{finetune.FROM_RUN} from another run).",
-        ),
-    ] = None,
-    test_dir: Annotated[
-        Path | None, typer.Option("--test-dir", help="An external labelled test set.")
-    ] = None,
-    mixed_precision: Annotated[
-        bool | None,
-        typer.Option(
-            "--mixed-precision/--full-precision",
-            help="float16 on GPUs, bfloat16 on CPUs (default: bfloat16 on CPUs that compute it natively).",
-        ),
-    ] = None,
-    whole_frame: Annotated[
-        bool,
-        typer.Option(
-            "--whole-frame",
-            help="Train on whole pictures, not their faces (the default for a picture export of people "
-            "is its faces, cut beside it into <folder>-faces; whole-frame when faces are rare).",
-        ),
-    ] = False,
+    data_dir: DataDirArg = None,
+    out_dir: OutDirOpt = None,
+    arch: ArchOpt = None,
+    epochs: EpochsOpt = TrainConfig.epochs,
+    image_size: ImageSizeOpt = None,
+    seed: SeedOpt = TrainConfig.seed,
+    batch_size: BatchSizeOpt = TrainConfig.batch_size,
+    color_mode: ColorModeOpt = None,
+    init: InitOpt = None,
+    cross_fit: CrossFitOpt = TrainConfig.cross_fit,
+    clean_labels: CleanLabelsOpt = TrainConfig.clean_labels,
+    fine_tune: FineTuneOpt = None,
+    test_dir: TestDirOpt = None,
+    mixed_precision: MixedPrecisionOpt = None,
+    whole_frame: WholeFrameOpt = False,
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -131,44 +72,60 @@ def train(
     from trainer.train import train as run_training
 
     source = data_dir or resolve_data_dir(data) / CURATED
-    cfg = TrainConfig(source, out=out_dir, arch=arch and arch.value, epochs=epochs, image_size=image_size,
-                      seed=seed, batch_size=batch_size, color_mode=color_mode and color_mode.value,
-                      test_dir=test_dir, mixed_precision=mixed_precision, init=init, cross_fit=cross_fit,
-                      clean_labels=clean_labels, fine_tune=fine_tune and fine_tune.value,
-                      whole_frame=whole_frame)  # fmt: skip
-    if as_json or not err.is_terminal:
-        result = run_training(cfg)
-    else:
-        logs = TextColumn("{task.fields[logs]}")
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            logs,
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=err) as progress:
-            search = progress.add_task("faces searched", total=None, logs="", visible=False)
-            folds = progress.add_task("cross-fit fold", total=cross_fit, logs="") if cross_fit else None
-            task = progress.add_task("epoch", total=epochs, logs="")
-
-            def show(epoch: int, total: int, logs: dict) -> None:
-                text = " ".join(
-                    f"{k} {v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")
-                )
-                progress.update(task, completed=epoch, logs=text)
-
-            def fold_done(fold: int, total: int) -> None:
-                progress.update(folds, completed=fold)
-
-            def searched(done: int, total: int) -> None:
-                progress.update(search, completed=done, total=total, visible=True)
-
-            result = run_training(cfg, show, fold_done, searched)
+    cfg = TrainConfig(
+        source,
+        out=out_dir,
+        arch=arch and arch.value,
+        epochs=epochs,
+        image_size=image_size,
+        seed=seed,
+        batch_size=batch_size,
+        color_mode=color_mode and color_mode.value,
+        test_dir=test_dir,
+        mixed_precision=mixed_precision,
+        init=init,
+        cross_fit=cross_fit,
+        clean_labels=clean_labels,
+        fine_tune=fine_tune and fine_tune.value,
+        whole_frame=whole_frame,
+    )
+    result = run_training(cfg) if as_json or not err.is_terminal else _train_showing_progress(cfg)
     if as_json:
         print(json.dumps(asdict(result)))
         return
     print_train(result)
+
+
+def _train_showing_progress(cfg: TrainConfig):
+    """`train` with bars: faces searched (when it searches), cross-fit folds, epochs and their losses."""
+    from trainer.train import train as run_training
+
+    logs = TextColumn("{task.fields[logs]}")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        logs,
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err) as progress:
+        search = progress.add_task("faces searched", total=None, logs="", visible=False)
+        folds = progress.add_task("cross-fit fold", total=cfg.cross_fit, logs="") if cfg.cross_fit else None
+        task = progress.add_task("epoch", total=cfg.epochs, logs="")
+
+        def show(epoch: int, total: int, logs: dict) -> None:
+            text = " ".join(
+                f"{k} {v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")
+            )
+            progress.update(task, completed=epoch, logs=text)
+
+        def fold_done(fold: int, total: int) -> None:
+            progress.update(folds, completed=fold)
+
+        def searched(done: int, total: int) -> None:
+            progress.update(search, completed=done, total=total, visible=True)
+
+        return run_training(cfg, show, fold_done, searched)
 
 
 FacesOpt = Annotated[
@@ -285,11 +242,22 @@ def export(
     files = export_lib.export(run, fmt, out_dir)
     size = sum((out_dir / f).stat().st_size for f in files)
     if as_json:
-        print(json.dumps({"run": str(run.path), "format": fmt.value, "out": str(out_dir), "files": files,
-                          "bytes": size}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "run": str(run.path),
+                    "format": fmt.value,
+                    "out": str(out_dir),
+                    "files": files,
+                    "bytes": size,
+                }
+            )
+        )
         return
-    out.print(f"{fmt.value} of {run.path} → {out_dir} ({size / 1e6:.1f} MB; {export_lib.DESCRIPTION} says "
-              "what goes in and out)")  # fmt: skip
+    out.print(
+        f"{fmt.value} of {run.path} → {out_dir} ({size / 1e6:.1f} MB; {export_lib.DESCRIPTION} says "
+        "what goes in and out)"
+    )
 
 
 serve_app = typer.Typer(add_completion=False)

@@ -111,9 +111,11 @@ def _evidence(
         probs, fold_of, ensemble = fold_probabilities(cfg, spec, labels, pool, on_fold, test)
         written: dict[str, int | str] = {**fold_of, **{i.path: "test" for i in test}}
         scored = zip(pool + test, np.concatenate([probs, ensemble]), strict=True)
-        tables.write_out_of_fold(run / tables.OUT_OF_FOLD, labels, (
-            tables.OutOfFold(i.path, i.label, i.group, str(written[i.path]), tuple(p)) for i, p in scored
-        ))  # fmt: skip
+        tables.write_out_of_fold(
+            run / tables.OUT_OF_FOLD,
+            labels,
+            (tables.OutOfFold(i.path, i.label, i.group, str(written[i.path]), tuple(p)) for i, p in scored),
+        )
         return kind, probs
     if kind == "prior":
         assert spec.source is not None

@@ -60,8 +60,12 @@ def draw_face(img: Image.Image, cx: int, cy: int, r: int, mood: str, skin: tuple
     """A face of half-height r centred at (cx, cy); its box is about (cx-0.8r, cy-r, 1.6r, 2r)."""
     draw = ImageDraw.Draw(img)
     draw.ellipse((cx - int(r * 0.8), cy - r, cx + int(r * 0.8), cy + r), fill=skin)
-    draw.chord((cx - int(r * 0.85), cy - int(r * 1.08), cx + int(r * 0.85), cy + int(r * 0.2)), 180, 360,
-               fill=(60, 40, 25))  # fmt: skip
+    draw.chord(
+        (cx - int(r * 0.85), cy - int(r * 1.08), cx + int(r * 0.85), cy + int(r * 0.2)),
+        180,
+        360,
+        fill=(60, 40, 25),
+    )
     ey, ex, ew, eh = cy - int(r * 0.15), int(r * 0.35), int(r * 0.16), int(r * 0.08)
     for side in (-1, 1):
         x = cx + side * ex

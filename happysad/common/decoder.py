@@ -55,8 +55,9 @@ def decode(raw, channels: int, portable: bool = False):
     head = tf.strings.substr(raw, 0, 3)
     image = tf.case(
         [(tf.equal(head, "GIF"), gif), (tf.equal(tf.strings.substr(head, 0, 2), "BM"), bmp)],
-        default=other, exclusive=True,
-    )  # fmt: skip
+        default=other,
+        exclusive=True,
+    )
     image.set_shape([None, None, channels])
     return image
 

@@ -31,8 +31,26 @@ MAX_BYTES = 40 * 2**20  # the largest file taken in (collect's --max-bytes defau
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tif"}
 # Modes every stage can turn into RGB and L (hashing, face detection, crops). Others (LAB, HSV,
 # multi-band TIFFs) are tried once and rejected as "unsupported colour mode" if they cannot.
-_CONVERTIBLE = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "I;16",
-                "I;16L", "I;16B", "I;16N", "F"}  # fmt: skip
+_CONVERTIBLE = {
+    "1",
+    "L",
+    "LA",
+    "La",
+    "P",
+    "PA",
+    "RGB",
+    "RGBA",
+    "RGBa",
+    "RGBX",
+    "CMYK",
+    "YCbCr",
+    "I",
+    "I;16",
+    "I;16L",
+    "I;16B",
+    "I;16N",
+    "F",
+}
 ORIENTATION = 0x0112  # the EXIF tag
 
 

@@ -148,11 +148,16 @@ def read_searched(folder: Path) -> list[Searched]:
 
 def write_out_of_fold(path: Path, labels: list[str], rows: Iterable[OutOfFold]) -> None:
     columns = (*FOLD_COLUMNS, *(f"p_{label}" for label in labels))
-    _write(path, columns, ((r.path, r.label, r.group, r.fold, *(f"{p:.6f}" for p in r.probabilities))
-                           for r in rows))  # fmt: skip
+    _write(
+        path,
+        columns,
+        ((r.path, r.label, r.group, r.fold, *(f"{p:.6f}" for p in r.probabilities)) for r in rows),
+    )
 
 
 def read_out_of_fold(path: Path, labels: list[str]) -> list[OutOfFold]:
     rows = _read(path)[1]
-    return [OutOfFold(r["path"], r["label"], r["group"], r["fold"], tuple(float(r[f"p_{x}"]) for x in labels))
-            for r in rows]  # fmt: skip
+    return [
+        OutOfFold(r["path"], r["label"], r["group"], r["fold"], tuple(float(r[f"p_{x}"]) for x in labels))
+        for r in rows
+    ]
