@@ -202,7 +202,7 @@ import json, sys
 from pathlib import Path
 from trainer.config import TrainConfig
 from trainer.data import Item
-from trainer.fitting import plan
+from trainer.fitting import plan, tune_of
 from trainer.run import PRIOR_DIR, open_run
 from trainer.spec import ModelSpec
 
@@ -213,13 +213,15 @@ scratch = ModelSpec("compact", 48, "grayscale", None, {})
 prior = open_run(PRIOR_DIR)
 tuned = ModelSpec.of_run(prior)
 notebook = ModelSpec("seed", 256, "rgb", None, {})
+lp_ft = TrainConfig(Path("/x"), epochs=10, fine_tune="lp-ft")
+short = TrainConfig(Path("/x"), epochs=10, fine_tune="short")
 out = {
-    "scratch": plan(cfg, scratch, labels, items, validated=True).__dict__,
-    "scratch_no_validation": plan(cfg, scratch, labels, items, validated=False).__dict__,
-    "lp_ft": plan(TrainConfig(Path("/x"), epochs=10, fine_tune="lp-ft"), tuned, labels, items, True).__dict__,
-    "short": plan(TrainConfig(Path("/x"), epochs=10, fine_tune="short"), tuned, labels, items, True).__dict__,
-    "soft": plan(cfg, scratch, labels, items, True, soft_targets=True).__dict__,
-    "seed": plan(cfg, notebook, labels, items, True).__dict__,
+    "scratch": plan(cfg, scratch, labels, items, True, tune_of(cfg, scratch)).__dict__,
+    "scratch_no_validation": plan(cfg, scratch, labels, items, False, tune_of(cfg, scratch)).__dict__,
+    "lp_ft": plan(lp_ft, tuned, labels, items, True, tune_of(lp_ft, tuned)).__dict__,
+    "short": plan(short, tuned, labels, items, True, tune_of(short, tuned)).__dict__,
+    "soft": plan(cfg, scratch, labels, items, True, tune_of(cfg, scratch), soft_targets=True).__dict__,
+    "seed": plan(cfg, notebook, labels, items, True, tune_of(cfg, notebook)).__dict__,
     "heavy": sorted(m for m in ("keras", "tensorflow") if m in sys.modules),
 }
 print(json.dumps(out))

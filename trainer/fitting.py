@@ -82,6 +82,11 @@ def _feed(
     )
 
 
+def tune_of(cfg: TrainConfig, spec: ModelSpec) -> finetune.Recipe:
+    """The fine-tuning recipe itself: `fine_tune_of`'s, or a plain fit from scratch."""
+    return finetune.RECIPES[fine_tune_of(cfg, spec)] if spec.source else finetune.Recipe()
+
+
 def fine_tune_of(cfg: TrainConfig, spec: ModelSpec) -> str | None:
     """The fine-tuning recipe's name: as asked, else the default for the run it starts from."""
     if spec.source is None:
@@ -115,13 +120,13 @@ def plan(
     labels: list[str],
     train_items: list[data.Item],
     validated: bool,
+    tune: finetune.Recipe,
     soft_targets: bool = False,
 ) -> Plan:
     """The fitting plan for `train_items`: augmentation and averaging by set size (`recipe`),
     the learning rate (asked, else by how it starts), the epochs the fine-tuning recipe
     allots, class weights that balance the labels (unless soft targets carry a balance)."""
     augmentation, averaged = recipe(spec.arch, len(train_items))
-    tune = finetune.RECIPES[fine_tune_of(cfg, spec)] if spec.source else finetune.Recipe()
     as_notebook = spec.arch == "seed"
     base_rate = cfg.learning_rate or (
         1e-3 if as_notebook else FINE_TUNE_RATE if spec.source else SCRATCH_RATE[augmentation or "light"]
@@ -204,7 +209,7 @@ def fit(
     import keras
 
     index = data.class_index(labels)
-    tune = finetune.RECIPES[fine_tune_of(cfg, spec)] if spec.source else finetune.Recipe()
+    tune = tune_of(cfg, spec)
     binary = len(labels) == 2
     start = spec.source.load_model() if spec.source else None
     if start is not None and tune.epochs_share == 0:  # keep: the starting model as it is
@@ -216,7 +221,7 @@ def fit(
         given = np.array([index[i.label] for i in train_items])
         start_probs = score_items(start, spec, train_items, index, cfg)
         targets = finetune.distilled_targets(given, start_probs, tune.distill)
-    the_plan = plan(cfg, spec, labels, train_items, bool(validation_items), targets is not None)
+    the_plan = plan(cfg, spec, labels, train_items, bool(validation_items), tune, targets is not None)
     feed = _feed(spec, train_items, index, cfg, the_plan.augmentation, shuffle=True, targets=targets)
     validation = _feed(spec, validation_items, index, cfg) if validation_items else None
     strategy, policy = hardware.strategy(cfg.mixed_precision)
