@@ -76,9 +76,11 @@ def image_host(count: int, latency: float) -> Site:
     gallery = "".join(f'<img src="/img/{i}.jpg" alt="picture {i}">' for i in range(count))
     page = f"<!DOCTYPE html><html><body>{gallery}</body></html>".encode()
     site.route("/gallery.html", lambda r: Response(page, 200, "text/html"))
-    script = (f"<!DOCTYPE html><html><body><script>for (let i = 0; i < {count}; i++) {{"
-              "const img = document.createElement('img'); img.src = `/img/${i}.jpg`; img.alt = `picture ${i}`;"
-              "document.body.appendChild(img); }</script></body></html>").encode()  # fmt: skip
+    script = (
+        f"<!DOCTYPE html><html><body><script>for (let i = 0; i < {count}; i++) {{"
+        "const img = document.createElement('img'); img.src = `/img/${i}.jpg`; img.alt = `picture ${i}`;"
+        "document.body.appendChild(img); }</script></body></html>"
+    ).encode()
     site.route("/gallery-script.html", lambda r: Response(script, 200, "text/html"))
     site.route(
         "/img/*",
@@ -104,11 +106,33 @@ def run_page_command(out: Path, page: str, count: int, concurrency: int) -> int:
     _started(out).parent.mkdir(parents=True, exist_ok=True)
     _started(out).write_text(datetime.now(timezone.utc).isoformat())
     result = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "bench", "--engine", "page", "--endpoint", page,
-         "--limit", str(count), "--concurrency", str(concurrency), "--per-host", str(concurrency),
-         "--host-rate", "0", "--allow-private", "--data", str(out), "--json"],
-        check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "collector.cli",
+            "bench",
+            "--engine",
+            "page",
+            "--endpoint",
+            page,
+            "--limit",
+            str(count),
+            "--concurrency",
+            str(concurrency),
+            "--per-host",
+            str(concurrency),
+            "--host-rate",
+            "0",
+            "--allow-private",
+            "--data",
+            str(out),
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return json.loads(result.stdout)["ok"]
 
 
@@ -129,11 +153,32 @@ def run_img2dataset(out: Path, binary: str, urls: list[str], threads: int) -> in
     listing = out / "urls.txt"
     listing.write_text("\n".join(urls) + "\n")
     subprocess.run(
-        [binary, "--url_list", str(listing), "--input_format", "txt", "--output_folder", str(out / "shards"),
-         "--output_format", "files", "--processes_count", "1", "--thread_count", str(threads),
-         "--resize_mode", "no", "--retries", "0", "--timeout", "10", "--enable_wandb", "False"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            binary,
+            "--url_list",
+            str(listing),
+            "--input_format",
+            "txt",
+            "--output_folder",
+            str(out / "shards"),
+            "--output_format",
+            "files",
+            "--processes_count",
+            "1",
+            "--thread_count",
+            str(threads),
+            "--resize_mode",
+            "no",
+            "--retries",
+            "0",
+            "--timeout",
+            "10",
+            "--enable_wandb",
+            "False",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return len(list(out.rglob("*.jpg")))
 
 
@@ -184,8 +229,9 @@ def main() -> None:
     with image_host_process(args.urls, args.latency) as base, tempfile.TemporaryDirectory() as tmp:
         urls = [f"{base}/img/{i}.jpg" for i in range(args.urls)]
         root = Path(tmp)
-        done, seconds, _ = median_run(partial(run_happysad, urls=urls, concurrency=args.concurrency),
-                                      root / "hs", args.repeat)  # fmt: skip
+        done, seconds, _ = median_run(
+            partial(run_happysad, urls=urls, concurrency=args.concurrency), root / "hs", args.repeat
+        )
         results["happysad collect"] = figures(done, seconds)
         for name, page in ((PAGE, "gallery.html"), (SCRIPTED, "gallery-script.html")):
             run_page = partial(
@@ -222,8 +268,13 @@ def main() -> None:
     for column in ("contender", "images", "seconds", "images/s", "happysad ×"):
         table.add_column(column, justify="left" if column == "contender" else "right")
     for name, f in results.items():
-        table.add_row(name, str(f["images"]), f"{f['seconds']:.2f}", f"{f['images_per_s']:.1f}",
-                      f"{f['happysad_ratio']:.2f}")  # fmt: skip
+        table.add_row(
+            name,
+            str(f["images"]),
+            f"{f['seconds']:.2f}",
+            f"{f['images_per_s']:.1f}",
+            f"{f['happysad_ratio']:.2f}",
+        )
     Console().print(table)
     for name in (PAGE, SCRIPTED):
         row = results[name]

@@ -86,8 +86,13 @@ def score(pairs: set[tuple[str, str]], origin: dict[str, str]) -> dict[str, floa
     precision = tp / len(pairs) if pairs else 0.0
     recall = tp / positives
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "pairs": len(pairs), "positives": positives}  # fmt: skip
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "pairs": len(pairs),
+        "positives": positives,
+    }
 
 
 def happysad(folder: Path) -> tuple[set[tuple[str, str]], float, float, int]:
@@ -95,11 +100,19 @@ def happysad(folder: Path) -> tuple[set[tuple[str, str]], float, float, int]:
     scanned = [r for r in scan_all(folder, sorted(p.name for p in folder.iterdir())) if r.hashes]
     hashed = time.perf_counter()
     members = [
-        Member(r.path, "x", r.path, r.width or 0, r.height or 0, r.bytes, None,
-               (r.hashes["phash_full"], r.hashes["phash_centre"]),
-               (r.hashes["dhash_full"],))
+        Member(
+            r.path,
+            "x",
+            r.path,
+            r.width or 0,
+            r.height or 0,
+            r.bytes,
+            None,
+            (r.hashes["phash_full"], r.hashes["phash_centre"]),
+            (r.hashes["dhash_full"],),
+        )
         for r in scanned
-    ]  # fmt: skip
+    ]
     groups = find_groups(members)
     done = time.perf_counter()
     pairs = {tuple(sorted(p)) for g in groups for p in itertools.combinations(g.members, 2)}
@@ -142,59 +155,84 @@ def main() -> None:
         help="largest synthetic set given to imagededup (quadratic)",
     )
     args = parser.parse_args()
-    have_idd = Path(args.python_imagededup).exists()
+    idd = args.python_imagededup if Path(args.python_imagededup).exists() else None
     console = Console()
-
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "set"
-        folder.mkdir()
-        origin = build_set(Path(args.seed_scrape), folder)
-        ours, _, _, _ = happysad(folder)
-        quality = Table(
-            title=f"near-duplicate quality: {len(origin)} files from {len(set(origin.values()))} seed-scrape images"
-        )
-        for column in ("tool", "precision", "recall", "F1", "pairs reported"):
-            quality.add_column(column)
-        rows = {"happysad curate dedupe": score(ours, origin)}
-        if have_idd:
-            theirs = imagededup(args.python_imagededup, "files", folder)
-            rows["imagededup PHash (threshold 10)"] = score({tuple(p) for p in theirs["pairs"]}, origin)
-        for name, s in rows.items():
-            quality.add_row(
-                name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", str(s["pairs"])
-            )
-        console.print(quality)
-
-        speed = Table(title="speed (seconds; lower is better)", caption=machine.line())
-        for column in ("input", "happysad", "imagededup", "imagededup ÷ happysad"):
-            speed.add_column(column)
-        files = Path(tmp) / "files"
-        files.mkdir()
-        for i, path in enumerate(sorted(Path(args.speed_files).rglob("*.jpg"))[:10_000]):
-            shutil.copy(path, files / f"{i:05d}.jpg")
-        _, h_ours, g_ours, n = happysad(files)
-        theirs = imagededup(args.python_imagededup, "files", files) if have_idd else None
-        label = f"{n} real files: hash"
-        speed.add_row(label, f"{h_ours:.2f} ({n / h_ours:.0f} img/s)",
-                      f"{theirs['seconds_hash']:.2f} ({theirs['hashed'] / theirs['seconds_hash']:.0f} img/s)" if theirs else "-",
-                      f"{theirs['seconds_hash'] / h_ours:.1f}" if theirs else "-")  # fmt: skip
-        speed.add_row(f"{n} real files: group", f"{g_ours:.2f}", f"{theirs['seconds_search']:.2f}" if theirs else "-",
-                      f"{theirs['seconds_search'] / g_ours:.1f}" if theirs else "-")  # fmt: skip
-        rng = np.random.default_rng(0)
-        for size in (int(s) for s in args.sizes.split(",")):
-            hashes = synthetic(size, rng)
-            start = time.perf_counter()
-            near_pairs(hashes, THRESHOLD)
-            ours_s = time.perf_counter() - start
-            theirs_s = None
-            if have_idd and size <= args.imagededup_max:
-                encoded = Path(tmp) / f"h{size}.json"
-                encoded.write_text(json.dumps({f"{i}": f"{int(v):016x}" for i, v in enumerate(hashes)}))
-                theirs_s = imagededup(args.python_imagededup, "hashes", encoded)["seconds_search"]
-            speed.add_row(f"{size:,} synthetic hashes: group (ours ≤{THRESHOLD} bits, theirs ≤10)", f"{ours_s:.2f}",
-                          f"{theirs_s:.2f}" if theirs_s else "not run (quadratic)",
-                          f"{theirs_s / ours_s:.1f}" if theirs_s else "-")  # fmt: skip
+        console.print(_quality_table(Path(tmp), Path(args.seed_scrape), idd))
+        speed = _speed_table(Path(tmp), Path(args.speed_files), idd)
+        _synthetic_rows(speed, Path(tmp), [int(s) for s in args.sizes.split(",")], idd, args.imagededup_max)
         console.print(speed)
+
+
+def _quality_table(tmp: Path, seed_scrape: Path, idd: str | None) -> Table:
+    """Precision and recall of the pairs each tool reports on planted near copies."""
+    folder = tmp / "set"
+    folder.mkdir()
+    origin = build_set(seed_scrape, folder)
+    ours, _, _, _ = happysad(folder)
+    quality = Table(
+        title=f"near-duplicate quality: {len(origin)} files from {len(set(origin.values()))} seed-scrape images"
+    )
+    for column in ("tool", "precision", "recall", "F1", "pairs reported"):
+        quality.add_column(column)
+    rows = {"happysad curate dedupe": score(ours, origin)}
+    if idd:
+        theirs = imagededup(idd, "files", folder)
+        rows["imagededup PHash (threshold 10)"] = score({tuple(p) for p in theirs["pairs"]}, origin)
+    for name, s in rows.items():
+        quality.add_row(
+            name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", str(s["pairs"])
+        )
+    return quality
+
+
+def _speed_table(tmp: Path, speed_files: Path, idd: str | None) -> Table:
+    """Hashing and grouping 10,000 real files, both tools."""
+    speed = Table(title="speed (seconds; lower is better)", caption=machine.line())
+    for column in ("input", "happysad", "imagededup", "imagededup ÷ happysad"):
+        speed.add_column(column)
+    files = tmp / "files"
+    files.mkdir()
+    for i, path in enumerate(sorted(speed_files.rglob("*.jpg"))[:10_000]):
+        shutil.copy(path, files / f"{i:05d}.jpg")
+    _, h_ours, g_ours, n = happysad(files)
+    theirs = imagededup(idd, "files", files) if idd else None
+    speed.add_row(
+        f"{n} real files: hash",
+        f"{h_ours:.2f} ({n / h_ours:.0f} img/s)",
+        f"{theirs['seconds_hash']:.2f} ({theirs['hashed'] / theirs['seconds_hash']:.0f} img/s)"
+        if theirs
+        else "-",
+        f"{theirs['seconds_hash'] / h_ours:.1f}" if theirs else "-",
+    )
+    speed.add_row(
+        f"{n} real files: group",
+        f"{g_ours:.2f}",
+        f"{theirs['seconds_search']:.2f}" if theirs else "-",
+        f"{theirs['seconds_search'] / g_ours:.1f}" if theirs else "-",
+    )
+    return speed
+
+
+def _synthetic_rows(speed: Table, tmp: Path, sizes: list[int], idd: str | None, idd_max: int) -> None:
+    """Grouping synthetic hash sets up to a million; imagededup (quadratic) up to `idd_max`."""
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        hashes = synthetic(size, rng)
+        start = time.perf_counter()
+        near_pairs(hashes, THRESHOLD)
+        ours_s = time.perf_counter() - start
+        theirs_s = None
+        if idd and size <= idd_max:
+            encoded = tmp / f"h{size}.json"
+            encoded.write_text(json.dumps({f"{i}": f"{int(v):016x}" for i, v in enumerate(hashes)}))
+            theirs_s = imagededup(idd, "hashes", encoded)["seconds_search"]
+        speed.add_row(
+            f"{size:,} synthetic hashes: group (ours ≤{THRESHOLD} bits, theirs ≤10)",
+            f"{ours_s:.2f}",
+            f"{theirs_s:.2f}" if theirs_s else "not run (quadratic)",
+            f"{theirs_s / ours_s:.1f}" if theirs_s else "-",
+        )
 
 
 if __name__ == "__main__":

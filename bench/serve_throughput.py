@@ -79,7 +79,7 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
 
     from happysad.common.images import decode_image, upright
     from happysad.faces import crops
-    from happysad.faces.detectors import MTCNNDetector, from_setting
+    from happysad.faces.detectors import MTCNNDetector
     from happysad.faces.images import for_detection
     from trainer import data
     from trainer.face_scoring import crop_tensor, reads_faces, settings
@@ -106,7 +106,7 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
         def _model(self):
             return self._shared
 
-    detector = from_setting(how["detector"]) if how else None
+    detector = how.make_detector() if how else None
     if isinstance(detector, MTCNNDetector):  # the tutorials build one detector and share it
         detector = SharedMTCNN(detector.min_face)
 
@@ -125,12 +125,12 @@ def baseline(run_dir: str, port: int) -> ThreadingHTTPServer:
                     if piece is not None
                 ]
             else:
-                batch = [data.model_input(raw, run.channels, run.config["image_size"])]
+                batch = [data.model_input(raw, run.channels, run.config.image_size)]
             answer: dict = {"label": None}
             if batch:
                 with lock:
                     out = model.predict(tf.stack(batch), verbose=0)
-                    if run.config.get("flip_tta"):
+                    if run.config.flip_tta:
                         out = (out + model.predict(tf.image.flip_left_right(tf.stack(batch)), verbose=0)) / 2
                 label, _ = decide(run, np.mean(out, axis=0).ravel()[0] if out.shape[-1] == 1 else out.mean(0))
                 answer = {"label": label}
@@ -258,9 +258,17 @@ def main() -> None:
         table.add_column(column)
     base = {(r["run"], r["c"]): r["rps"] for r in rows if r["server"] == "baseline"}
     for r in sorted(rows, key=lambda r: (r["run"], r["c"], r["server"])):
-        table.add_row(r["run"], str(r["c"]), r["server"], f"{r['rps']:.1f}", f"{r['p50']:.3f}", f"{r['p95']:.3f}",
-                      f"{r['rps'] / base[(r['run'], r['c'])]:.1f}", f"{r['busy']} of {r['requests']}",
-                      str(r["failed"]))  # fmt: skip
+        table.add_row(
+            r["run"],
+            str(r["c"]),
+            r["server"],
+            f"{r['rps']:.1f}",
+            f"{r['p50']:.3f}",
+            f"{r['p95']:.3f}",
+            f"{r['rps'] / base[(r['run'], r['c'])]:.1f}",
+            f"{r['busy']} of {r['requests']}",
+            str(r["failed"]),
+        )
     Console().print(table)
     print(json.dumps(rows))
 

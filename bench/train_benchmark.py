@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import machine
 from trainer.config import TrainConfig
+from trainer.record import CONFIG, RunConfig
 from trainer.train import train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -35,8 +37,21 @@ def curate(workdir: Path, source: Path, steps: list[list[str]], env: dict | None
     """`curate import` then `dedupe` and `steps` into workdir/ws; each step's JSON in workdir/<step>.json."""
     data = workdir / "ws"
     for step in (["import", str(source)], ["dedupe"], *steps):
-        done = subprocess.run([sys.executable, "-c", "import curation.cli as m; m.main()", *step, "--data", str(data),
-                               "--json"], check=True, capture_output=True, text=True, env=env)  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import curation.cli as m; m.main()",
+                *step,
+                "--data",
+                str(data),
+                "--json",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         (workdir / f"{step[0]}.json").write_text(done.stdout)
     return data
 
@@ -63,56 +78,86 @@ def main() -> None:
     parser.add_argument("--scrape", type=Path, default=SHARED / "seed-scrape")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        sets = []
-        if args.only in (None, "fer"):
-            sets.append(
-                ("FER2013 (validation split)", args.fer / "train", args.fer / "validation", "grayscale", 48)
-            )
-        if args.only in (None, "scrape"):
-            sets.append(
-                ("seed scrape (own test split)", curated_scrape(Path(tmp), args.scrape), None, "rgb", 128)
-            )
-        for name, data_dir, test_dir, colour, size in sets:
-            for arch in args.archs.split(","):
-                seed = arch == "seed"
-                cfg = TrainConfig(
-                    data_dir, out=(args.keep or Path(tmp)) / f"run-{len(rows)}-{arch}", arch=arch,
-                    epochs=args.seed_epochs if seed else args.epochs,
-                    image_size=args.seed_image_size if seed else size,
-                    color_mode="rgb" if seed else colour, test_dir=test_dir,
-                )  # fmt: skip
-                result = train(cfg)
-                m = result.metrics["test"]
-                rows.append({"data": name, "arch": arch, "accuracy": m["accuracy"],
-                             "balanced_accuracy": m["balanced_accuracy"], "roc_auc": m["roc_auc"], "n": m["n"],
-                             "seconds": result.seconds, "images_per_s": result.images_per_second,
-                             "epochs": result.epochs_run,
-                             "policy": json.loads((Path(result.run) / "config.json").read_text())["precision_policy"]})  # fmt: skip
+        where = args.keep or Path(tmp)
+        rows = [
+            _trained(args, where / f"run-{n}-{one.arch}", one)
+            for n, one in enumerate(_planned(args, Path(tmp)))
+        ]
     if args.json:
         print(json.dumps(rows))
         return
+    Console(width=160).print(_table(rows))
+
+
+class Planned(NamedTuple):
+    data: str
+    data_dir: Path
+    test_dir: Path | None
+    colour: str
+    size: int
+    arch: str
+
+
+def _planned(args: argparse.Namespace, tmp: Path) -> list[Planned]:
+    """Every architecture on every data set asked for."""
+    sets = []
+    if args.only in (None, "fer"):
+        sets.append(
+            ("FER2013 (validation split)", args.fer / "train", args.fer / "validation", "grayscale", 48)
+        )
+    if args.only in (None, "scrape"):
+        sets.append(("seed scrape (own test split)", curated_scrape(tmp, args.scrape), None, "rgb", 128))
+    return [Planned(*one, arch) for one in sets for arch in args.archs.split(",")]
+
+
+def _trained(args: argparse.Namespace, out: Path, planned: Planned) -> dict:
+    """One run as the notebook (seed) or the default recipe configures it, and its row."""
+    seed = planned.arch == "seed"
+    cfg = TrainConfig(
+        planned.data_dir,
+        out=out,
+        arch=planned.arch,
+        epochs=args.seed_epochs if seed else args.epochs,
+        image_size=args.seed_image_size if seed else planned.size,
+        color_mode="rgb" if seed else planned.colour,
+        test_dir=planned.test_dir,
+    )
+    result = train(cfg)
+    m = result.metrics["test"]
+    return {
+        "data": planned.data,
+        "arch": planned.arch,
+        "accuracy": m["accuracy"],
+        "balanced_accuracy": m["balanced_accuracy"],
+        "roc_auc": m["roc_auc"],
+        "n": m["n"],
+        "seconds": result.seconds,
+        "images_per_s": result.images_per_second,
+        "epochs": result.epochs_run,
+        "policy": RunConfig.read(Path(result.run) / CONFIG).precision_policy,
+    }
+
+
+def _table(rows: list[dict]) -> Table:
     table = Table(title="trainer benchmark", caption=machine.line(training=True))
-    for column in (
-        "data",
-        "arch",
-        "accuracy",
-        "balanced acc",
-        "ROC-AUC",
-        "n",
-        "train s",
-        "images/s",
-        "epochs",
-        "precision",
-    ):
+    columns = "data|arch|accuracy|balanced acc|ROC-AUC|n|train s|images/s|epochs|precision"
+    for column in columns.split("|"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r["data"], r["arch"], f"{r['accuracy']:.3f}", f"{r['balanced_accuracy']:.3f}",
-                      f"{r['roc_auc']:.3f}", str(r["n"]), f"{r['seconds']:.0f}", f"{r['images_per_s']:.0f}",
-                      str(r["epochs"]), r["policy"])  # fmt: skip
-    Console(width=160).print(table)
+        table.add_row(
+            r["data"],
+            r["arch"],
+            f"{r['accuracy']:.3f}",
+            f"{r['balanced_accuracy']:.3f}",
+            f"{r['roc_auc']:.3f}",
+            str(r["n"]),
+            f"{r['seconds']:.0f}",
+            f"{r['images_per_s']:.0f}",
+            str(r["epochs"]),
+            r["policy"],
+        )
+    return table
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from bench import machine
 from bench.train_benchmark import SHARED
 from happysad.common.tf_runtime import quiet_tensorflow
 from happysad.faces.batch import detect_files
-from happysad.faces.detectors import from_setting
 from trainer import metrics
 from trainer.config import TrainConfig
 from trainer.face_scoring import DEFAULTS, evaluate_found
@@ -56,7 +55,7 @@ def _figures(run, items, keep: list[bool]) -> dict:
     chosen = [i for i, k in zip(items, keep, strict=True) if k]
     answers = predict(run, [i.path for i in chosen])
     scores = np.array([a.scores[run.labels[1]] for a in answers])
-    out = metrics.summarise(truth_of(run, chosen), scores, run.config["threshold"], run.labels)
+    out = metrics.summarise(truth_of(run, chosen), scores, run.config.threshold, run.labels)
     return out | {"coverage": len(chosen) / len(items)}
 
 
@@ -72,7 +71,7 @@ def _trained(cfg: TrainConfig) -> tuple[object, float]:
 
 def rows_for(tmp: Path, epochs: int, seed: int) -> list[dict]:
     prior = open_run(PRIOR_DIR)
-    detector = from_setting(DEFAULTS["detector"])
+    detector = DEFAULTS.make_detector()
     rows = []
     for train_on, score_on in (("seed", "other"), ("other", "seed")):
         direction = f"{train_on} → {score_on}"

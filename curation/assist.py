@@ -79,7 +79,7 @@ def _picture_digests(run: Run) -> dict[str, str]:
     """
     root = run.data_dir or Path(".")
     cut_from = {r.path: r.image_sha256 for r in tables.read_manifest(root) or [] if r.image_sha256}
-    trained_in = Path(run.config.get("data_dir") or root)  # split.csv's paths start here, moved or not
+    trained_in = Path(run.config.data_dir or root)  # split.csv's paths start here, moved or not
     return {
         row.path: digest
         for row in tables.read_splits(run.path / tables.SPLIT_FILE)
@@ -131,7 +131,7 @@ def _found_faces(run: Run, dataset, paths: list[str]) -> list:
     run's detector."""
     from happysad.faces import export as face_export
     from happysad.faces.batch import Found
-    from happysad.faces.detectors import Face, from_setting
+    from happysad.faces.detectors import Face
     from trainer.face_scoring import settings
 
     boxes = (
@@ -145,7 +145,7 @@ def _found_faces(run: Run, dataset, paths: list[str]) -> list:
     how = settings(run)
     known = face_export.known_faces(run.data_dir, how) if run.data_dir else {}
     digests = [file_sha256(Path(p)) for p in paths]
-    return face_export.find([Path(p) for p in paths], digests, known, from_setting(how["detector"]))
+    return face_export.find([Path(p) for p in paths], digests, known, how.make_detector())
 
 
 def _probabilities(result, labels: list[str]) -> np.ndarray | None:
@@ -301,7 +301,7 @@ def attach(
 
     results = read(run)
     # a face model's reading gets the prior's beside it: the prior never saw this data
-    second = bool(run.config.get("faces")) and not run.is_prior and prior.labels == run.labels
+    second = bool(run.config.faces) and not run.is_prior and prior.labels == run.labels
     prior_results = read(prior) if second else [None] * len(paths)
     values = _fields(fo, run, dataset, results, prior_results, on_faces)
     _write(dataset, run, values)

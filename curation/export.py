@@ -60,7 +60,16 @@ def _previous(out: Path) -> set[str]:
     return {r.path for r in read_manifest(out) or []}
 
 
-def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str, str]], Counter[str]]:
+@dataclass(frozen=True)
+class Chosen:
+    """A picture the export writes: its manifest row, and the raw file (relative to the
+    workspace) it is linked from."""
+
+    row: Exported
+    raw: str
+
+
+def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[Chosen], Counter[str]]:
     """Which images go where; also why the others are left out."""
     rows = catalog.rows()
     conflicted = decisions.conflicted_groups(rows, reviewed)
@@ -88,17 +97,11 @@ def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[dict[str
             key=lambda m: rank_key(None, m[0]["width"], m[0]["height"], m[0]["bytes"] or 0, m[0]["path"]),
         )
         left_out["duplicate of the keeper"] += len(members) - 1
-        chosen.append(
-            {
-                "path": f"{decision.label}/{Path(row['path']).name}",
-                "label": decision.label,
-                "sha256": row["sha256"],
-                "group_id": group_id,
-                "source_url": row["source"] or "",
-                "origin": row["origin"],
-                "raw": row["path"],
-            }
+        path = f"{decision.label}/{Path(row['path']).name}"
+        exported = Exported(
+            path, decision.label, row["sha256"], group_id, row["source"] or "", row["origin"] or ""
         )
+        chosen.append(Chosen(exported, row["path"]))
     return chosen, left_out
 
 
@@ -123,23 +126,23 @@ def export(
         if not chosen and not allow_empty:
             _refuse_empty(out, previous, left_out)
         for item in chosen:
-            _link(catalog.data_dir / item["raw"], building / item["path"])
-        write_manifest(building, map(Exported.of, chosen))
-    removed = len(previous - {c["path"] for c in chosen})
-    return ExportReport(str(out), len(chosen), Counter(c["label"] for c in chosen), left_out, removed)
+            _link(catalog.data_dir / item.raw, building / item.row.path)
+        write_manifest(building, (c.row for c in chosen))
+    removed = len(previous - {c.row.path for c in chosen})
+    return ExportReport(str(out), len(chosen), Counter(c.row.label for c in chosen), left_out, removed)
 
 
-def _pictures(catalog: Catalog, chosen: list[dict]) -> list[face_export.Picture]:
+def _pictures(catalog: Catalog, chosen: list[Chosen]) -> list[face_export.Picture]:
     """The chosen pictures with the faces `curate faces` found in them."""
     found = catalog.faces()
-    unsearched = [c["raw"] for c in chosen if c["raw"] not in found]
+    unsearched = [c.raw for c in chosen if c.raw not in found]
     if unsearched:
         raise CurationError(
             f"{len(unsearched)} of the {len(chosen)} pictures to export have not been searched for faces"
             f" (first: {unsearched[0]}); run `curate faces` first"
         )
     root = catalog.data_dir
-    return [face_export.Picture(Exported.of(c), root / c["raw"], c["raw"], found[c["raw"]]) for c in chosen]
+    return [face_export.Picture(c.row, root / c.raw, c.raw, found[c.raw]) for c in chosen]
 
 
 def export_faces(
@@ -152,7 +155,7 @@ def export_faces(
 ) -> ExportReport:
     """Face crops of the pictures `export` would write, as class folders with a manifest."""
     chosen, left_out = plan(catalog, reviewed)
-    how = {"detector": catalog.face_setting(), "margin": margin, "min_face": min_face}
+    how = crops.FaceCut(catalog.face_setting(), margin, min_face)
     with fresh_folder(out) as building:
         previous = _previous(out)
         rows = face_export.write(building, _pictures(catalog, chosen), how, left_out)

@@ -81,8 +81,15 @@ def run(args: argparse.Namespace) -> dict:
     # fine-tuned from it on three folds judge every label without having seen it, which leads
     # the review below (--clean-labels would leave the disputed out of a training that keeping
     # the prior does not do)
-    trained = step("train", str(data / "curated"), "--out", str(data / "runs" / "round-1"), *options,
-                   "--cross-fit", str(args.cross_fit))  # fmt: skip
+    trained = step(
+        "train",
+        str(data / "curated"),
+        "--out",
+        str(data / "runs" / "round-1"),
+        *options,
+        "--cross-fit",
+        str(args.cross_fit),
+    )
     test = trained["metrics"]["test"]
     summary["read_by"] = trained["read_by"]
     summary["pictures"] = trained["pictures"]
@@ -98,11 +105,21 @@ def run(args: argparse.Namespace) -> dict:
     summary["independent"] = {k: evaluated[k] for k in ("n", "accuracy", "balanced_accuracy", "roc_auc")}
     examples = [str(sorted((holdout / "curated" / label).iterdir())[0]) for label in export["per_label"]]
     predicted = step("predict", trained["run"], *examples, "--data", str(data))
-    summary["predict_examples"] = [{"path": p["path"], "label": p["label"], "probability": p["probability"]}
-                                   for p in predicted]  # fmt: skip
+    summary["predict_examples"] = [
+        {"path": p["path"], "label": p["label"], "probability": p["probability"]} for p in predicted
+    ]
 
-    reviewed = step("curate", "review", "--no-app", "--predictions", trained["run"], "--top",
-                    str(max(10, 2 * summary["planted_mislabels"])), "--data", str(data))  # fmt: skip
+    reviewed = step(
+        "curate",
+        "review",
+        "--no-app",
+        "--predictions",
+        trained["run"],
+        "--top",
+        str(max(10, 2 * summary["planted_mislabels"])),
+        "--data",
+        str(data),
+    )
     suspects = reviewed["predictions"]["suspects"]
     top = suspects[: max(1, 2 * summary["planted_mislabels"])]
     summary["likely_mislabelled_top"] = len(top)
@@ -119,7 +136,7 @@ def _collect(args: argparse.Namespace, endpoint: str, data: Path, holdout: Path)
         ("smiling people", "happy", holdout, args.holdout_limit),
         ("sad faces", "sad", holdout, args.holdout_limit),
     ):
-        got = step(
+        got = step(  # --allow-private: the demo site is on loopback
             "collect",
             query,
             "--label",
@@ -131,7 +148,7 @@ def _collect(args: argparse.Namespace, endpoint: str, data: Path, holdout: Path)
             "--data",
             str(where),
             "--allow-private",
-        )  # fmt: skip  (the demo site is on loopback)
+        )
         collected[query] = got
     return collected
 
@@ -149,8 +166,11 @@ def show(summary: dict) -> None:
     table.add_column("")
     t, ind = summary["test"], summary["independent"]
     rows = [
-        ("images collected", f"{summary['collected']} (+{summary['rejected_while_collecting']} turned away: "
-                             "HTML served as JPEG, tiny icons, dead links)"),
+        (
+            "images collected",
+            f"{summary['collected']} (+{summary['rejected_while_collecting']} turned away: "
+            "HTML served as JPEG, tiny icons, dead links)",
+        ),
         ("duplicates removed", f"{summary['duplicates_removed']} in {summary['duplicate_groups']} groups"),
         ("junk flagged by scan", str(summary["flagged_removed"])),
         ("held back as label conflicts", str(summary["conflicts_held_back"])),
@@ -158,14 +178,18 @@ def show(summary: dict) -> None:
         ("read by", _reader(summary)),
         ("split train/validation/test", "/".join(str(summary["split"][k]) for k in SPLITS)),
         ("test accuracy", f"{t['accuracy']:.3f} (balanced {t['balanced_accuracy']:.3f}, n={t['n']})"),
-        ("independent scrape accuracy",
-         f"{ind['accuracy']:.3f} (balanced {ind['balanced_accuracy']:.3f}, n={ind['n']})"),
-        ("planted mislabels in the top of 'likely mislabelled'",
-         f"{summary['planted_in_top']} of {summary['planted_mislabels']} "
-         f"(top {summary['likely_mislabelled_top']})"),
+        (
+            "independent scrape accuracy",
+            f"{ind['accuracy']:.3f} (balanced {ind['balanced_accuracy']:.3f}, n={ind['n']})",
+        ),
+        (
+            "planted mislabels in the top of 'likely mislabelled'",
+            f"{summary['planted_in_top']} of {summary['planted_mislabels']} "
+            f"(top {summary['likely_mislabelled_top']})",
+        ),
         ("run", summary["run"]),
         ("report", summary["report"]),
-    ]  # fmt: skip
+    ]
     for row in rows:
         table.add_row(*row)
     Console().print(table)

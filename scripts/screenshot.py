@@ -46,11 +46,13 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
+    curate = [sys.executable, "-c", "import curation.cli as m; m.main()"]
     app = subprocess.Popen(
-        [sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-browser",
-         "--port", str(port), "--data", str(args.data)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [*curate, "review", "--no-browser", "--port", str(port), "--data", str(args.data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:

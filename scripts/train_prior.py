@@ -11,7 +11,6 @@ config.json, metrics.json and MODEL_CARD.md. Deterministic under --seed on one m
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -81,63 +80,95 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=PRIOR_DIR)
     args = parser.parse_args()
     quiet_tensorflow()
-    import platform
+    from trainer.predict import evaluate
+    from trainer.record import Metrics
+    from trainer.run import open_run
+
+    result, config = _train(args)
+    config.write(args.out)
+    # scored again as shipped (float32, no optimizer), so the card's figures are the file's
+    test = evaluate(open_run(args.out), args.fer / "validation")
+    test.pop("skipped", None)
+    Metrics({**result.metrics, "test": test}).write(args.out)
+    (args.out / "MODEL_CARD.md").write_text(_card(args, config, result, test))
+    size = (args.out / "model.keras").stat().st_size
+    print(f"prior: accuracy {test['accuracy']:.3f} on FER2013 validation; {size / 1e6:.1f} MB → {args.out}")
+
+
+def _train(args: argparse.Namespace):
+    """Train in a temporary run; write its model to `args.out` as a fresh float32 copy, never
+    compiled (no optimizer state in the file: a third the size); the run's settings as shipped."""
+    import dataclasses
 
     import keras
 
     from trainer import face_scoring, models
     from trainer.config import TrainConfig
-    from trainer.predict import evaluate
-    from trainer.run import open_run
+    from trainer.record import CONFIG, RunConfig
     from trainer.train import train
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "prior"
-        cfg = TrainConfig(args.fer / "train", out=run, arch="compact", epochs=args.epochs, image_size=48,
-                          seed=args.seed, color_mode="grayscale", test_dir=args.fer / "validation",
-                          init=Path("none"), patience=args.epochs)  # fmt: skip
+        cfg = TrainConfig(
+            args.fer / "train",
+            out=run,
+            arch="compact",
+            epochs=args.epochs,
+            image_size=48,
+            seed=args.seed,
+            color_mode="grayscale",
+            test_dir=args.fer / "validation",
+            init=Path("none"),
+            patience=args.epochs,
+        )
         result = train(cfg, lambda e, n, logs: print(f"epoch {e}/{n} val_loss {logs.get('val_loss', 0):.4f}"))
-        config = json.loads((run / "config.json").read_text())
-        # a fresh float32 copy, never compiled: no optimizer state in the file (a third the size)
-        bare = models.ARCHITECTURES[config["arch"]](config["image_size"], config["channels"], 2)
+        config = RunConfig.read(run / CONFIG)
+        bare = models.ARCHITECTURES[config.arch](config.image_size, config.channels, 2)
         bare.set_weights(keras.models.load_model(run / "model.keras").get_weights())
         args.out.mkdir(parents=True, exist_ok=True)
         bare.save(args.out / "model.keras")
     # a shipped model records what it was trained on, not this machine's temporary paths
-    config["data_dir"], config["test_dir"] = "fer2013-happy-sad/train", "fer2013-happy-sad/validation"
-    config["train_config"] |= {"data_dir": config["data_dir"], "test_dir": config["test_dir"], "out": None}
-    config["name"] = "prior"
-    config["faces"] = face_scoring.DEFAULTS  # a face model: predict --faces and review cut faces as FER2013's
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "unknown"  # fmt: skip
-    config["commit"] = commit
-    (args.out / "config.json").write_text(json.dumps(config, indent=2))
-    # scored again as shipped (float32, no optimizer), so the card's figures are the file's
-    test = evaluate(open_run(args.out), args.fer / "validation")
-    test.pop("skipped", None)
-    (args.out / "metrics.json").write_text(json.dumps({**result.metrics, "test": test}, indent=2))
-    (args.out / "MODEL_CARD.md").write_text(
-        CARD.format(
-            arch=config["arch"],
-            size=config["image_size"],
-            n_train=sum(config["counts"][s] for s in ("train", "validation")),
-            n_test=config["counts"]["test"],
-            epochs=args.epochs,
-            seed=args.seed,
-            commit=commit,
-            epochs_run=result.epochs_run,
-            seconds=result.seconds,
-            machine=f"{os.cpu_count()}-core {platform.machine()} CPU",
-            accuracy=test["accuracy"],
-            balanced=test["balanced_accuracy"],
-            roc_auc=test["roc_auc"],
-            n=test["n"],
-            threshold=config["threshold"],
-            positive=config["labels"][1],
-        )
+    data_dir, test_dir = "fer2013-happy-sad/train", "fer2013-happy-sad/validation"
+    shipped = dataclasses.replace(
+        config,
+        data_dir=data_dir,
+        data_dir_from_run=None,
+        test_dir=test_dir,
+        train_config=config.train_config | {"data_dir": data_dir, "test_dir": test_dir, "out": None},
+        name="prior",
+        faces=face_scoring.DEFAULTS,  # a face model: predict --faces and review cut faces as FER2013's
+        commit=_commit(),
     )
-    size = (args.out / "model.keras").stat().st_size
-    print(f"prior: accuracy {test['accuracy']:.3f} on FER2013 validation; {size / 1e6:.1f} MB → {args.out}")
+    return result, shipped
+
+
+def _commit() -> str:
+    git = ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]
+    done = subprocess.run(git, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def _card(args: argparse.Namespace, config, result, test: dict) -> str:
+    import platform
+
+    return CARD.format(
+        arch=config.arch,
+        size=config.image_size,
+        n_train=sum(config.counts[s] for s in ("train", "validation")),
+        n_test=config.counts["test"],
+        epochs=args.epochs,
+        seed=args.seed,
+        commit=config.commit,
+        epochs_run=result.epochs_run,
+        seconds=result.seconds,
+        machine=f"{os.cpu_count()}-core {platform.machine()} CPU",
+        accuracy=test["accuracy"],
+        balanced=test["balanced_accuracy"],
+        roc_auc=test["roc_auc"],
+        n=test["n"],
+        threshold=config.threshold,
+        positive=config.labels[1],
+    )
 
 
 if __name__ == "__main__":

@@ -110,8 +110,11 @@ def run_cli(
     command: str, *args: str, data: Path, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run one of the package's console commands (curate, ...) in a subprocess."""
-    module, main = {"curate": ("curation.cli", "main"), "collect": ("collector.cli", "main"),
-                    "train": ("trainer.cli", "train_main")}[command]  # fmt: skip
+    module, main = {
+        "curate": ("curation.cli", "main"),
+        "collect": ("collector.cli", "main"),
+        "train": ("trainer.cli", "train_main"),
+    }[command]
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [sys.executable, "-c", f"import {module} as m; m.{main}()", *args, "--data", str(data)],
@@ -157,8 +160,11 @@ def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     base = tmp_path_factory.getbasetemp()
     db = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "fiftyone-db"
     db.mkdir(exist_ok=True)
-    env = {"FIFTYONE_DATABASE_DIR": str(db), "FIFTYONE_DO_NOT_TRACK": "true",
-           "FIFTYONE_DATABASE_VALIDATION": "false"}  # fmt: skip
+    env = {
+        "FIFTYONE_DATABASE_DIR": str(db),
+        "FIFTYONE_DO_NOT_TRACK": "true",
+        "FIFTYONE_DATABASE_VALIDATION": "false",
+    }
     env.pop("FIFTYONE_DATABASE_URI", None)
     # FiftyOne stops its mongod when its last client exits, and a CLI call that starts it again
     # while the last one is still shutting down can find it gone (seen on two busy workers). One
@@ -169,11 +175,18 @@ def fiftyone_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with (tmp_path_factory.getbasetemp().parent / "fiftyone-start.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         keeper = subprocess.Popen(
-            [sys.executable, "-c", "import sys\nimport fiftyone as fo\nfo.list_datasets()\nprint('up', flush=True)\n"
-             "sys.stdin.read()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
+            [
+                sys.executable,
+                "-c",
+                "import sys\nimport fiftyone as fo\nfo.list_datasets()\nprint('up', flush=True)\n"
+                "sys.stdin.read()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log.open("w"),
+            text=True,
             env={**os.environ, **env},
-        )  # fmt: skip
+        )
         said = keeper.stdout.readline().strip() if keeper.stdout is not None else ""
     assert said == "up", f"mongod did not start: {said!r} {log.read_text()[-2000:]}"
     yield env
@@ -214,12 +227,15 @@ def review_app(data: Path, env: dict[str, str], *options: str) -> Iterator[str]:
     (on FIFTYONE_DEFAULT_APP_ADDRESS when `env` sets it, else 127.0.0.1)."""
     host = env.get("FIFTYONE_DEFAULT_APP_ADDRESS", "127.0.0.1")
     port = _free_port()
+    curate = [sys.executable, "-c", "import curation.cli as m; m.main()"]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import curation.cli as m; m.main()", "review", "--no-browser",
-         "--port", str(port), "--data", str(data), *options],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+        [*curate, "review", "--no-browser", "--port", str(port), "--data", str(data), *options],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -255,3 +271,20 @@ def open_app_view(page, address: str, shows: str | re.Pattern, shots: Path) -> N
             seen.append(page.inner_text("body")[:1000])
             page.screenshot(path=str(shots / f"app-timeout-{len(seen)}.png"))
     raise AssertionError(f"the App never showed {shows!r}; it showed: {seen}")
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list]]:
+    """Drawn scenes of people (10 a label, 2 banners without a face) and where their faces are."""
+    from PIL import Image
+
+    from tests.faces_data import make_scenes
+
+    root = tmp_path_factory.mktemp("scenes")
+    truth = make_scenes(root, per_label=10, banners=2)
+    # a smaller copy of a three-face scene: dedupe groups it with the original
+    Image.open(root / "happy/scene-2.jpg").resize((240, 180)).save(
+        root / "happy/scene-2-small.jpg", quality=85
+    )
+    truth["happy/scene-2-small.jpg"] = truth["happy/scene-2.jpg"]
+    return root, truth

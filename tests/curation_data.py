@@ -61,6 +61,11 @@ def make_tree(root: Path) -> dict[str, object]:
     }
     for path, data in junk.items():
         (root / path).write_bytes(data)
-    planted["flags"] = {"happy/truncated.jpg": "corrupt", "happy/page.jpg": "not_image",
-                        "happy/bomb.png": "bomb", "sad/icon.png": "small", "sad/anim.gif": "animated"}  # fmt: skip
+    planted["flags"] = {
+        "happy/truncated.jpg": "corrupt",
+        "happy/page.jpg": "not_image",
+        "happy/bomb.png": "bomb",
+        "sad/icon.png": "small",
+        "sad/anim.gif": "animated",
+    }
     return planted

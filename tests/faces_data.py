@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from collector.demo.pictures import PHOTO_SKIN as SKIN
 from collector.demo.pictures import draw_face
+from happysad.faces.detectors import Face
 
 
 def scene(seed: int, mood: str, faces: int, size: tuple[int, int] = (320, 240)) -> tuple[Image.Image, list]:
@@ -74,3 +75,12 @@ def face_crop_tree(root: Path, per_label: int = 8) -> Path:
         (root / mood).mkdir(parents=True, exist_ok=True)
         img.crop(tuple(map(round, box))).convert("L").resize((48, 48)).save(root / mood / f"{n}.png")
     return root
+
+
+def iou(face: Face, box: tuple[float, float, float, float]) -> float:
+    """Intersection over union of a detected face and a drawn box (both relative to the picture)."""
+    x, y, w, h = box
+    ix = max(0.0, min(face.x + face.w, x + w) - max(face.x, x))
+    iy = max(0.0, min(face.y + face.h, y + h) - max(face.y, y))
+    inter = ix * iy
+    return inter / (face.w * face.h + w * h - inter)

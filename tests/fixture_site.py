@@ -85,8 +85,14 @@ class FixtureSite(Site):
 
 def build() -> FixtureSite:
     site = FixtureSite()
+    for add in (_image_host, _show_page, _bing, _duckduckgo, _google, _pages):
+        add(site)
+    return site
 
-    # ---- image host ------------------------------------------------------------------
+
+def _image_host(site: FixtureSite) -> None:
+    """The image host: a good image per number, and one path per fault we handle."""
+
     def ok_image(req: Request) -> Response:
         n = int(req.path.rsplit("-", 1)[1].split(".")[0])
         return Response(face_jpeg(n), content_type=JPEG, delay=site.image_delay)
@@ -137,7 +143,10 @@ def build() -> FixtureSite:
         lambda r: Response(b"User-agent: *\nDisallow: /private/\n", 200, "text/plain"),
     )
 
-    # ---- a page showing one full image with its thumbnail, for single-fault runs -----
+
+def _show_page(site: FixtureSite) -> None:
+    """A page showing one full image with its thumbnail, for single-fault runs."""
+
     def show(req: Request) -> Response:
         full, thumb = req.query.get("full", ""), req.query.get("thumb", "")
         src = f' src="{html.escape(thumb)}"' if thumb else ""
@@ -145,7 +154,10 @@ def build() -> FixtureSite:
 
     site.route("/show", show)
 
-    # ---- Bing ---------------------------------------------------------------------------
+
+def _bing(site: FixtureSite) -> None:
+    """Bing's image search: 130 results a query, 20 a page."""
+
     def bing_results(req: Request, query: str) -> list[bing.Result]:
         count = 0 if query == "nothing" else 130
         base = req.base_url
@@ -158,7 +170,9 @@ def build() -> FixtureSite:
 
     bing.install(site, bing_results, page_size=20, auto_pages=2)
 
-    # ---- DuckDuckGo --------------------------------------------------------------------
+
+def _duckduckgo(site: FixtureSite) -> None:
+    """DuckDuckGo: its page hands out the token its JSON API wants, 25 results in pages of 10."""
     ddg_vqd = "4-31415926535897932384626433832795"
 
     def ddg_page(req: Request) -> Response:
@@ -190,7 +204,10 @@ def build() -> FixtureSite:
     site.route("/ddg/", ddg_page)
     site.route("/ddg/i.js", ddg_api)
 
-    # ---- Google ------------------------------------------------------------------------
+
+def _google(site: FixtureSite) -> None:
+    """Google: results in a script, and its consent page, rate-limit page, captcha and empty page."""
+
     def google_results(req: Request) -> Response:
         triples = ",".join(
             f'["https://encrypted-tbn0.gstatic.com/images?q\\u003dtbn:{i}",150,200],'
@@ -222,7 +239,10 @@ def build() -> FixtureSite:
     )
     site.route("/gempty/search", lambda r: Response.html("<html><body>nothing here</body></html>"))
 
-    # ---- a generic page with every embedding style ---------------------------------------
+
+def _pages(site: FixtureSite) -> None:
+    """A generic page with every embedding style."""
+
     def gallery(req: Request) -> Response:
         return Response.html(GALLERY)
 
@@ -233,7 +253,6 @@ def build() -> FixtureSite:
         lambda r: Response.html(GALLERY) if from_collector(r) else Response.html("busy", status=503),
     )
     site.route("/faults.html", lambda r: Response.html(FAULTS))
-    return site
 
 
 # Each style points at its own image number so a test can tell which ones were found.

@@ -20,8 +20,11 @@ from tests.conftest import loopback_app
 
 def raw_digests(data: Path) -> dict[str, str]:
     """Every file under the workspace's raw/, by path, with its SHA-256."""
-    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in (data / "raw").rglob("*") if p.is_file()}  # fmt: skip
+    return {
+        str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (data / "raw").rglob("*")
+        if p.is_file()
+    }
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:

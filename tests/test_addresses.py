@@ -31,8 +31,16 @@ def test_every_non_public_address_is_named_and_public_ones_pass(address, kind):
 
 def test_collect_refuses_a_loopback_site_unless_allowed(live: LiveSite, tmp_path):
     endpoint = f"{live.url}/images/search"
-    refusal = run_collect("happy people", "--limit", "3", "--endpoint", endpoint, "--json", data=tmp_path / "no",
-                          allow_private=False)  # fmt: skip
+    refusal = run_collect(
+        "happy people",
+        "--limit",
+        "3",
+        "--endpoint",
+        endpoint,
+        "--json",
+        data=tmp_path / "no",
+        allow_private=False,
+    )
     # nothing stored: exit 1, one line naming the commonest reason and the option that lifts it
     assert refusal.returncode == 1 and json.loads(refusal.stdout)["ok"] == 0
     assert refusal.stderr.strip().count("\n") == 0

@@ -14,8 +14,11 @@ from tests.curation_data import make_tree
 
 
 def _raw_state(data: Path) -> dict[str, str]:
-    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((data / "raw").rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((data / "raw").rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +96,10 @@ def test_export_keeps_one_per_group_and_drops_junk_and_conflicts(workspace, tmp_
     assert sha["happy/happy1.jpg"] not in exported
     for flagged in planted["flags"]:
         assert hashlib.sha256((root / flagged).read_bytes()).hexdigest() not in exported
-    family = [hashlib.sha256((root / p).read_bytes()).hexdigest()
-              for p in [*planted["near"]["happy/happy0.jpg"], "happy/happy0.jpg"]]  # fmt: skip
+    family = [
+        hashlib.sha256((root / p).read_bytes()).hexdigest()
+        for p in [*planted["near"]["happy/happy0.jpg"], "happy/happy0.jpg"]
+    ]
     assert sum(s in exported for s in family) == 1
     keeper = next(r for r in rows if r["sha256"] in family)
     smaller = {family[0], family[2]}  # the resized and the cropped copies

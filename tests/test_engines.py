@@ -103,18 +103,14 @@ def test_google_blocks_are_one_clear_line(live: LiveSite, tmp_path: Path, path: 
     assert "Traceback" not in result.stderr
 
 
+def _gallery(live: LiveSite) -> tuple[str, ...]:
+    """`collect gallery` with the page engine on the fixture site's page of every embedding style."""
+    return ("gallery", "--engine", "page", "--endpoint", f"{live.url}/gallery.html")
+
+
 def test_page_finds_every_embedding_style(live: LiveSite, tmp_path: Path):
     before = dict(live.site.hits)
-    summary = run_json(
-        "gallery",
-        "--engine",
-        "page",
-        "--endpoint",
-        f"{live.url}/gallery.html",
-        "--limit",
-        "100",
-        data=tmp_path,
-    )
+    summary = run_json(*_gallery(live), "--limit", "100", data=tmp_path)
     found = {url.rsplit("/", 1)[1] for url in by_url(tmp_path)}
     expected = {
         "ok-101.jpg",  # og:image
@@ -188,9 +184,8 @@ def test_the_served_html_names_what_needs_no_rendering():
 
 
 def test_a_page_whose_html_names_enough_images_never_starts_the_browser(live: LiveSite, tmp_path: Path):
-    summary = run_json("gallery", "--engine", "page", "--endpoint", f"{live.url}/gallery.html", "--limit", "3",
-                       "--browser-path", "/nonexistent/chromium", data=tmp_path)  # fmt: skip
+    no_browser = ("--browser-path", "/nonexistent/chromium")
+    summary = run_json(*_gallery(live), "--limit", "3", *no_browser, data=tmp_path)
     assert summary["ok"] == 3 and summary["error"] is None
-    wanting_more = run_collect("gallery", "--engine", "page", "--endpoint", f"{live.url}/gallery.html",
-                               "--limit", "50", "--browser-path", "/nonexistent/chromium", data=tmp_path)  # fmt: skip
+    wanting_more = run_collect(*_gallery(live), "--limit", "50", *no_browser, data=tmp_path)
     assert wanting_more.returncode == 1 and "browser not found" in wanting_more.stderr

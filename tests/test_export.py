@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_trainer import run, run_json
-from tests.trainer_data import face, make_tree
+from tests.trainer_data import face, make_tree, run, run_json
 
 # what a user of the export writes, with TensorFlow only: the SavedModel reads encoded bytes;
 # the .tflite wants the preprocessing happysad.json describes, done by the caller
@@ -51,9 +50,13 @@ print(json.dumps(out))
 
 
 def _fresh(script: str, folder: Path, images: list[Path]) -> np.ndarray:
-    done = subprocess.run([sys.executable, "-c", script, str(folder), *map(str, images)],
-                          capture_output=True, text=True, timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3",
-                          "PATH": "/usr/bin:/bin"})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder), *map(str, images)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return np.array(json.loads(done.stdout.strip().splitlines()[-1]))
 

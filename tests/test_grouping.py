@@ -23,8 +23,17 @@ def member(
 ) -> Member:
     p, d = _flip(BASE_P, p_bits), _flip(BASE_D, d_bits, 20)
     signed = [v - (1 << 64) if v >= 1 << 63 else v for v in (p, d)]
-    return Member(path, label, sha or path, size[0], size[1], size[0] * size[1], flag,
-                  (signed[0], signed[0]), (signed[1], signed[1]))  # fmt: skip
+    return Member(
+        path,
+        label,
+        sha or path,
+        size[0],
+        size[1],
+        size[0] * size[1],
+        flag,
+        (signed[0], signed[0]),
+        (signed[1], signed[1]),
+    )
 
 
 def _sets(groups) -> list[set[str]]:
@@ -49,20 +58,33 @@ def test_threshold_bounds_the_distance():
 
 
 def test_groups_are_transitive_and_exact_copies_join_by_sha():
-    chain = [member("a"), member("b", p_bits=3), member("c", p_bits=6, d_bits=0),
-             member("far", p_bits=40, d_bits=40, sha="same"), member("far-copy", p_bits=40, d_bits=40, sha="same")]  # fmt: skip
+    chain = [
+        member("a"),
+        member("b", p_bits=3),
+        member("c", p_bits=6, d_bits=0),
+        member("far", p_bits=40, d_bits=40, sha="same"),
+        member("far-copy", p_bits=40, d_bits=40, sha="same"),
+    ]
     assert sorted(map(sorted, _sets(find_groups(chain)))) == [["a", "b", "c"], ["far", "far-copy"]]
 
 
 def test_keeper_is_unflagged_then_largest_and_roles_follow():
-    group = find_groups([
-        member("small", size=(50, 50)), member("big", size=(400, 300), flag="animated"),
-        member("mid", size=(200, 150)), member("mid-copy", size=(200, 150), sha="mid"),
-    ])[0]  # fmt: skip
+    group = find_groups(
+        [
+            member("small", size=(50, 50)),
+            member("big", size=(400, 300), flag="animated"),
+            member("mid", size=(200, 150)),
+            member("mid-copy", size=(200, 150), sha="mid"),
+        ]
+    )[0]
     assert group.keeper in ("mid", "mid-copy")
     copy = "mid" if group.keeper == "mid-copy" else "mid-copy"
-    assert group.roles == {group.keeper: "keeper", copy: "duplicate", "small": "near_duplicate",
-                           "big": "near_duplicate"}  # fmt: skip
+    assert group.roles == {
+        group.keeper: "keeper",
+        copy: "duplicate",
+        "small": "near_duplicate",
+        "big": "near_duplicate",
+    }
 
 
 def test_different_labels_make_a_conflict():

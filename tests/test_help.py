@@ -17,8 +17,15 @@ from collector.cli import app as collect_app
 from curation.cli import app as curate_app
 from trainer.cli import evaluate_app, export_model_app, predict_app, serve_app, train_app
 
-APPS = {"collect": collect_app, "curate": curate_app, "train": train_app, "evaluate": evaluate_app,
-        "predict": predict_app, "export-model": export_model_app, "serve": serve_app}  # fmt: skip
+APPS = {
+    "collect": collect_app,
+    "curate": curate_app,
+    "train": train_app,
+    "evaluate": evaluate_app,
+    "predict": predict_app,
+    "export-model": export_model_app,
+    "serve": serve_app,
+}
 
 
 def _commands():
@@ -60,8 +67,13 @@ def test_every_option_is_explained_and_data_json_are_shared(name):
      ("trainer.cli", "serve_main", [])],
 )  # fmt: skip
 def test_help_runs_as_a_user_types_it(module, entry, args):
-    result = subprocess.run([sys.executable, "-c", f"import {module} as m; m.{entry}()", *args, "--help"],
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module} as m; m.{entry}()", *args, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert result.returncode == 0, result.stderr
     assert "--data" in result.stdout and "--json" in result.stdout and "Traceback" not in result.stderr
 
@@ -78,8 +90,13 @@ def test_the_command_names_include_the_model_export_under_its_own_name():
 def test_no_command_is_owned_by_the_shell_or_a_common_tool(name):
     """`export` is a builtin of every POSIX shell: typed as a command it never ran ours. bash says
     what a name is before our venv is on PATH: nothing, or the name is taken."""
-    result = subprocess.run(["bash", "-c", f"type -t {name}"], capture_output=True, text=True, timeout=60,
-                            env={"PATH": SYSTEM_PATH})  # fmt: skip
+    result = subprocess.run(
+        ["bash", "-c", f"type -t {name}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": SYSTEM_PATH},
+    )
     assert result.stdout.strip() == "", f"{name} is a {result.stdout.strip()} in bash"
 
 
@@ -94,8 +111,14 @@ def test_readme_export_lines_run_as_typed_in_bash(tmp_path):
     assert len(lines) == 2, lines
     for line in lines:
         typed = line.replace("runs/latest", "prior")  # the shipped model: no run to train first
-        done = subprocess.run(["bash", "-c", typed], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "PATH": f"{BIN}:{SYSTEM_PATH}"})  # fmt: skip
+        done = subprocess.run(
+            ["bash", "-c", typed],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "PATH": f"{BIN}:{SYSTEM_PATH}"},
+        )
         assert done.returncode == 0, (typed, done.stderr[-2000:])
     assert (tmp_path / "exported" / "happysad" / "1" / "saved_model.pb").is_file()
     assert (tmp_path / "exported" / "tflite" / "model.tflite").is_file()
@@ -112,8 +135,14 @@ def test_readme_serve_lines_run_as_typed_in_bash(tmp_path):
     (serve_line,) = _readme_lines("serve")
     env = {**os.environ, "PATH": f"{BIN}:{SYSTEM_PATH}", "NO_COLOR": "1"}
     typed = serve_line.replace("runs/latest", "prior --port " + port)
-    server = subprocess.Popen(["bash", "-c", f"exec {typed}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    server = subprocess.Popen(
+        ["bash", "-c", f"exec {typed}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         answers = []
         for line in _readme_lines("curl"):
@@ -121,8 +150,9 @@ def test_readme_serve_lines_run_as_typed_in_bash(tmp_path):
                 continue  # TensorFlow Serving's, not ours
             typed = line.replace("8000", port)
             for _ in range(480):  # the server loads TensorFlow and the model first
-                done = subprocess.run(["bash", "-c", typed], cwd=tmp_path, capture_output=True, text=True,
-                                      timeout=300, env=env)  # fmt: skip
+                done = subprocess.run(
+                    ["bash", "-c", typed], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env
+                )
                 if done.returncode != 7:  # curl: could not connect (not up yet)
                     break
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""

@@ -27,7 +27,8 @@ from collector import addresses
 from tests.conftest import _free_port, curate_json, run_cli
 from tests.curation_data import make_tree
 from tests.hostile_checks import clean, fetch_behind_robots, one_line, raw_digests, small_disk
-from tests.test_trainer import run as run_trainer
+from tests.trainer_data import QUICK
+from tests.trainer_data import run as run_trainer
 
 
 def _tiny_tree(root: Path) -> Path:
@@ -183,12 +184,7 @@ def test_a_crafted_run_beside_trains_out_is_passed_over(tmp_path: Path, crafted)
         str(data),
         "--out",
         str(tmp_path / "runs" / "mine"),
-        "--arch",
-        "seed",
-        "--epochs",
-        "1",
-        "--image-size",
-        "32",
+        *QUICK,
         "--json",
     )
     assert json.loads(clean(result))["compared_to"] is None

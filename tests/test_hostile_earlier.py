@@ -1,8 +1,6 @@
-"""Audits one and two (tests/test_hostile.py has the third). A corpus of hostile and odd inputs through the whole loop: collect → scan → dedupe → export →
-train → predict → review --predictions. No command may print a traceback; where one cannot go
-on it says so in one line with exit 1; every odd file is flagged with a reason; nothing leaves
-raw/ or the manifest. Then each hostile case the audits found, a test each: files only
-TensorFlow refuses, endless or huge files, crafted runs, another database, a full disk,
+"""Audits one and two (tests/test_hostile.py has the third; tests/test_hostile_corpus.py runs
+their corpus through the whole loop): each hostile case the audits found, a test each: files
+only TensorFlow refuses, endless or huge files, crafted runs, another database, a full disk,
 redirects inward, slow and absurd requests, two commands at once, a kill mid-write."""
 
 from __future__ import annotations
@@ -11,17 +9,13 @@ import asyncio
 import contextlib
 import csv
 import hashlib
-import io
 import json
 import os
 import shutil
-import sqlite3
-import struct
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from aiohttp import web
 from PIL import Image
@@ -30,103 +24,8 @@ from collector import addresses
 from tests.conftest import LiveSite, curate_json, loopback_app, run_cli, run_collect
 from tests.curation_data import make_tree
 from tests.hostile_checks import clean, fetch_behind_robots, one_line, raw_digests, small_disk
-from tests.test_trainer import run as run_trainer
-from tests.trainer_data import undecodable
-
-ODD = {  # file → how a later stage must treat it: (scan flag or None, training skip or None)
-    "happy/lab.tif": ("corrupt", None),
-    "sad/palette.bmp": (None, None),  # 8-bit: TensorFlow reads it
-    **{f"sad/{name}": ("undecodable", None) for name in undecodable()},  # Pillow reads them, TF does not
-    "sad/empty.jpg": ("not_image", None),
-    "sad/cmyk.jpg": (None, None),  # odd but fine: converted
-    "sad/sixteen-bit.png": (None, None),
-    "happy/fraction-exif.jpg": (None, None),
-}
-
-
-def _odd_files(root: Path) -> None:
-    Image.new("LAB", (96, 96), (50, 10, 10)).save(root / "happy" / "lab.tif")
-    rng = np.random.default_rng(1)  # noise, so that no two odd files are near-duplicates
-    for name, payload in undecodable().items():
-        (root / "sad" / name).write_bytes(payload)
-    Image.fromarray(rng.integers(0, 8, (96, 96), dtype=np.uint8), "P").save(root / "sad" / "palette.bmp")
-    (root / "sad" / "empty.jpg").write_bytes(b"")
-    Image.fromarray(rng.integers(0, 256, (96, 96, 4), dtype=np.uint8), "CMYK").save(root / "sad" / "cmyk.jpg")
-    wide = rng.integers(0, 65535, (96, 96), dtype=np.uint16)
-    Image.fromarray(wide).save(root / "sad" / "sixteen-bit.png")
-    ifd = struct.pack("<HHHII", 1, 0x0112, 5, 1, 26) + struct.pack("<III", 0, 3, 2)  # orientation 3/2
-    buffer = io.BytesIO()
-    Image.new("RGB", (96, 96), (200, 10, 10)).save(
-        buffer, "JPEG", exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd
-    )
-    (root / "happy" / "fraction-exif.jpg").write_bytes(buffer.getvalue())
-
-
-def _manifest(data: Path) -> list[tuple]:
-    with sqlite3.connect(data / "collection.sqlite") as db:
-        return db.execute("SELECT url, status, reason, path, sha256 FROM candidates ORDER BY id").fetchall()
-
-
-def test_hostile_corpus_through_the_whole_loop(live: LiveSite, tmp_path: Path, fiftyone_env):
-    data = tmp_path / "ws"
-    collected = run_collect("hostile", "--label", "happy", "--engine", "page", "--endpoint",
-                            f"{live.url}/faults.html", "--retries", "1", "--timeout", "2", "--json", data=data)  # fmt: skip
-    summary = json.loads(clean(collected))
-    assert summary["ok"] > 0 and summary["filtered"] > 0 and summary["failed"] > 0
-    manifest = _manifest(data)
-    assert all(reason for _, status, reason, _, _ in manifest if status in ("failed", "filtered"))
-
-    root = tmp_path / "tree"
-    make_tree(root)
-    _odd_files(root)
-    clean(run_cli("curate", "import", str(root), "--json", data=data))
-    raw = raw_digests(data)
-
-    clean(run_cli("curate", "scan", "--json", data=data))
-    from curation.catalog import Catalog
-
-    with Catalog(data) as catalog:
-        by_name = {Path(r["source"] or "").name: r for r in catalog.rows() if r["origin"] == "import"}
-    for name, (flag, _) in ODD.items():
-        row = by_name[Path(name).name]
-        assert row["flag"] == flag, (name, row["flag"], row["reason"])
-        if flag:
-            assert row["reason"], name  # flagged with a reason
-
-    clean(run_cli("curate", "dedupe", "--json", data=data))
-    exported = json.loads(clean(run_cli("curate", "export", "--json", data=data)))
-    assert exported["exported"] > 10
-
-    run_dir = tmp_path / "run"
-    trained = run_trainer("train", str(data / "curated"), "--out", str(run_dir), "--epochs", "1",
-                          "--image-size", "32", "--json")  # fmt: skip
-    result = json.loads(clean(trained))
-    assert result["skipped"] == {}  # what the trainer cannot read was flagged by scan, never exported
-
-    odd_raw = [
-        str(data / row["path"]) for name, row in by_name.items() if name in {Path(n).name for n in ODD}
-    ]
-    predicted = json.loads(clean(run_trainer("predict", str(run_dir), *odd_raw, "--json")))
-    notes = {Path(p["path"]).name: p["error"] for p in predicted}
-    assert len(notes) == len(ODD)
-    for name, (flag, skip) in ODD.items():
-        note = notes[Path(by_name[Path(name).name]["path"]).name]
-        assert bool(note) == bool(flag or skip), (name, note)  # unreadable ones say why, the rest are scored
-
-    odd_only = tmp_path / "odd-only"
-    for label in ("happy", "sad"):
-        (odd_only / label).mkdir(parents=True)
-    (odd_only / "happy" / "x.jpg").write_bytes(b"<html>not an image</html>")
-    cannot = run_trainer("evaluate", str(run_dir), str(odd_only))
-    assert (
-        len(clean(cannot, code=1).strip().splitlines()) == 0 and len(cannot.stderr.strip().splitlines()) == 1
-    )
-
-    clean(run_cli("curate", "review", "--no-app", "--predictions", str(run_dir), "--json", data=data,
-                   env=fiftyone_env))  # fmt: skip
-
-    assert raw_digests(data) == raw  # nothing in raw/ changed or went
-    assert _manifest(data) == manifest  # nor in the manifest
+from tests.trainer_data import QUICK
+from tests.trainer_data import run as run_trainer
 
 
 def _predict_peak(*args: str) -> tuple[int, list[dict]]:
@@ -137,8 +36,13 @@ def _predict_peak(*args: str) -> tuple[int, list[dict]]:
         "try:\n    predict_main()\n"
         "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, *args, "--json"], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return int(done.stderr.strip().splitlines()[-1]), json.loads(done.stdout)
 
@@ -165,8 +69,19 @@ def test_urls_only_writes_what_was_read_when_the_page_stops_loading(live: LiveSi
     """The page's HTML was read (and its candidates found) before the browser's load failed:
     they are written, with a note, instead of lost."""
     out = tmp_path / "candidates.parquet"
-    result = run_collect("page", "--engine", "page", "--endpoint", f"{live.url}/stops-loading.html",
-                         "--limit", "100", "--urls-only", str(out), "--json", data=tmp_path / "ws")  # fmt: skip
+    result = run_collect(
+        "page",
+        "--engine",
+        "page",
+        "--endpoint",
+        f"{live.url}/stops-loading.html",
+        "--limit",
+        "100",
+        "--urls-only",
+        str(out),
+        "--json",
+        data=tmp_path / "ws",
+    )
     summary = json.loads(clean(result))
     assert summary["candidates"] >= 7 and "503" in summary["stopped"]
     import pyarrow.parquet as pq
@@ -238,8 +153,13 @@ def test_a_full_disk_during_train_is_one_line_and_leaves_nothing_behind(tmp_path
 
     data = faces_tree(tmp_path / "d", per_label=10)
     with small_disk(tmp_path / "small", "300k") as small:
-        result = run_trainer("train", str(data), "--out", str(small / "run"), "--arch", "seed", "--epochs", "1",
-                             "--image-size", "32")  # fmt: skip
+        result = run_trainer(
+            "train",
+            str(data),
+            "--out",
+            str(small / "run"),
+            *QUICK,
+        )
         (line,) = result.stderr.strip().splitlines()
         assert result.returncode == 1 and "No space left on device" in line
         assert list(small.iterdir()) == []  # no half-built run, no lock
@@ -280,10 +200,24 @@ def test_two_reviews_at_once_both_succeed_with_json_alone_on_stdout(tmp_path, fi
         make_tree(tmp_path / f"tree{n}")
         curate_json("import", str(tmp_path / f"tree{n}"), data=tmp_path / f"ws{n}")
         command = "from curation.cli import main; main()"
-        processes.append(subprocess.Popen(
-            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(tmp_path / f"ws{n}")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **fiftyone_env},
-        ))  # fmt: skip
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    command,
+                    "review",
+                    "--no-app",
+                    "--json",
+                    "--data",
+                    str(tmp_path / f"ws{n}"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, **fiftyone_env},
+            )
+        )
     for process in processes:
         stdout, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr[-2000:]

@@ -33,10 +33,24 @@ COUNT = 160  # the demo script's default results per query; the answer key depen
 def demo(tmp_path_factory, fiftyone_env):
     data = tmp_path_factory.mktemp("loop") / "demo-data"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--data", str(data), "--limit", "80",
-         "--holdout-limit", "20", "--epochs", "30", "--json"],
-        capture_output=True, text=True, timeout=3 * DEMO_SECONDS, env={**os.environ, **fiftyone_env, "NO_COLOR": "1"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "demo.py"),
+            "--data",
+            str(data),
+            "--limit",
+            "80",
+            "--holdout-limit",
+            "20",
+            "--epochs",
+            "30",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3 * DEMO_SECONDS,
+        env={**os.environ, **fiftyone_env, "NO_COLOR": "1"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     with pytest.MonkeyPatch.context() as env:  # this module's in-process FiftyOne, restored after
         for key, value in fiftyone_env.items():
@@ -138,8 +152,9 @@ def own_copy(demo, tmp_path, fiftyone_env) -> Path:
     data, _ = demo
     copy = tmp_path / "demo-data"
     shutil.copytree(data, copy, symlinks=True)
-    reviewed = curate_json("review", "--no-app", "--predictions", str(copy / "runs" / "round-1"), data=copy,
-                           env=fiftyone_env)  # fmt: skip
+    reviewed = curate_json(
+        "review", "--no-app", "--predictions", str(copy / "runs" / "round-1"), data=copy, env=fiftyone_env
+    )
     assert (
         reviewed["dataset"] != _dataset(data).name
         and reviewed["predictions"]["evidence"]["out_of_fold+prior"]
@@ -166,10 +181,21 @@ def test_second_round_uses_the_corrections(own_copy, fiftyone_env):
     moved = [sha for sha in after if sha in before and before[sha] != after[sha]]
     assert moved, "relabelled images did not move to their new class folder"
     result = subprocess.run(
-        [sys.executable, "-c", "import trainer.cli as m; m.train_main()", str(data / "curated"),
-         "--out", str(data / "runs" / "round-2"), "--epochs", "4"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import trainer.cli as m; m.train_main()",
+            str(data / "curated"),
+            "--out",
+            str(data / "runs" / "round-2"),
+            "--epochs",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     said = " ".join(result.stdout.split())  # as read, whatever the terminal's width wrapped
     assert "vs previous run" in said and "round-1" in said

@@ -68,8 +68,9 @@ def test_robots_txt_is_read_up_to_500_kib_only():
     body = b"# padding\n" * (4 * 2**20 // 10) + b"User-agent: *\nDisallow: /\n"
 
     async def robots(request: web.Request) -> web.Response:
-        return web.Response(body=gzip.compress(body), headers={"Content-Encoding": "gzip"},
-                            content_type="text/plain")  # fmt: skip
+        return web.Response(
+            body=gzip.compress(body), headers={"Content-Encoding": "gzip"}, content_type="text/plain"
+        )
 
     async def check() -> bool:
         async with loopback_app({"/robots.txt": robots}) as base, aiohttp.ClientSession() as session:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.faces_data import face_crop_tree, make_scenes
-from tests.test_trainer import run, run_json
+from tests.trainer_data import run, run_json
 from trainer.run import PRIOR, PRIOR_DIR, open_run
 
 FER = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013-happy-sad" / "validation"
@@ -21,14 +21,15 @@ def test_the_prior_ships_small_with_its_card_and_records_how_to_feed_it():
     assert prior.path == PRIOR_DIR
     assert (PRIOR_DIR / "model.keras").stat().st_size <= 10 * 2**20
     config = prior.config
-    assert (config["labels"], config["image_size"], config["color_mode"], config["channels"]) == (
+    assert (config.labels, config.image_size, config.color_mode, config.channels) == (
         ["happy", "sad"],
         48,
         "grayscale",
         1,
     )
-    assert config["rescale"] == 1 / 255 and config["flip_tta"] is True and 0 < config["threshold"] < 1
-    assert config["faces"]["detector"] == "mtcnn:min20"  # a face model: --faces and review cut faces
+    assert json.loads((PRIOR_DIR / "config.json").read_text())["rescale"] == 1 / 255
+    assert config.flip_tta is True and 0 < config.threshold < 1
+    assert config.faces.detector == "mtcnn:min20"  # a face model: --faces and review cut faces
     recorded = json.loads((PRIOR_DIR / "metrics.json").read_text())["test"]
     assert recorded["n"] == 1548 and recorded["accuracy"] >= 0.93
     card = (PRIOR_DIR / "MODEL_CARD.md").read_text()

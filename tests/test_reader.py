@@ -13,8 +13,7 @@ from PIL import Image, ImageDraw
 
 from happysad.common import tables
 from tests.faces_data import banner, make_scenes
-from tests.test_trainer import run, run_json
-from tests.trainer_data import make_tree
+from tests.trainer_data import make_tree, run, run_json
 from trainer import reader
 from trainer.config import TrainConfig
 from trainer.predict import FACES, WHOLE_FRAME

@@ -29,31 +29,21 @@ def _ok_count(data: Path) -> int:
         return 0
 
 
+def _collecting(query: str, endpoint: str, data: Path, stderr: int) -> subprocess.Popen:
+    """`collect QUERY` (60 pictures, 4 at a time a host) started in a session of its own, to be
+    killed or interrupted with everything it started."""
+    command = [sys.executable, "-m", "collector.cli", query, "--limit", "60", "--per-host", "4"]
+    command += ["--endpoint", endpoint, "--data", str(data), "--allow-private", "--json"]
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=stderr, text=True, start_new_session=True
+    )
+
+
 def test_sigkill_then_resume(live: LiveSite, tmp_path: Path):
     endpoint = f"{live.url}/images/search"
     live.site.image_delay = 0.1
     try:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "collector.cli",
-                "kill me",
-                "--limit",
-                "60",
-                "--per-host",
-                "4",
-                "--endpoint",
-                endpoint,
-                "--data",
-                str(tmp_path),
-                "--allow-private",
-                "--json",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = _collecting("kill me", endpoint, tmp_path, subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while _ok_count(tmp_path) < 12 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -109,14 +99,7 @@ def test_ctrl_c_is_one_line_and_resumable(live: LiveSite, tmp_path: Path):
     endpoint = f"{live.url}/images/search"
     live.site.image_delay = 0.1
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "collector.cli", "ctrl c", "--limit", "60", "--per-host", "4",
-             "--endpoint", endpoint, "--data", str(tmp_path), "--allow-private", "--json"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )  # fmt: skip
+        proc = _collecting("ctrl c", endpoint, tmp_path, subprocess.PIPE)
         deadline = time.monotonic() + 60
         while _ok_count(tmp_path) < 8 and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -52,8 +52,13 @@ def _row(path: str, label: str, group: str | None) -> dict[str, str | None]:
 
 
 def test_a_group_conflicts_while_its_kept_members_disagree():
-    rows = [_row("a", "happy", "g1"), _row("b", "sad", "g1"), _row("c", "happy", "g2"),
-            _row("d", "happy", "g2"), _row("e", "sad", None)]  # fmt: skip
+    rows = [
+        _row("a", "happy", "g1"),
+        _row("b", "sad", "g1"),
+        _row("c", "happy", "g2"),
+        _row("d", "happy", "g2"),
+        _row("e", "sad", None),
+    ]
     assert conflicted_groups(rows, {}) == {"g1"}
     assert conflicted_groups(rows, {"b": Decision("happy", False)}) == set()  # relabelled
     assert conflicted_groups(rows, {"a": Decision("happy", True)}) == set()  # one side rejected
@@ -81,11 +86,16 @@ def test_one_line_errors_maps_what_may_stop_any_command(capsys):
     gone = ServerSelectionTimeoutError(
         "localhost:34207: [Errno 111] Connection refused\nTopology Description: ..."
     )
-    assert ends(gone) == (1, "curate: error: the review database stopped answering "
-                             "(localhost:34207: [Errno 111] Connection refused); rerun")  # fmt: skip
+    assert ends(gone) == (
+        1,
+        "curate: error: the review database stopped answering "
+        "(localhost:34207: [Errno 111] Connection refused); rerun",
+    )
     full = OSError(errno.ENOSPC, "No space left on device", "/data/raw/x.jpg")
-    assert ends(full) == (1, "curate: error: No space left on device: /data/raw/x.jpg; "
-                             "free some space and run the command again")  # fmt: skip
+    assert ends(full) == (
+        1,
+        "curate: error: No space left on device: /data/raw/x.jpg; free some space and run the command again",
+    )
     import sqlite3
 
     sqlite_full = sqlite3.OperationalError("database or disk is full")
@@ -93,7 +103,7 @@ def test_one_line_errors_maps_what_may_stop_any_command(capsys):
     assert ends(sqlite_full) == (
         1,
         "curate: error: No space left on device; free some space and run the command again",
-    )  # fmt: skip, not "damaged": nothing to move aside
+    )  # not "damaged": nothing to move aside
     assert ends(KeyboardInterrupt()) == (130, "curate: error: interrupted")
     assert ends(UsageError("bad")) == (2, "curate: error: bad")
 

@@ -22,8 +22,7 @@ import pytest
 from tests.conftest import _free_port
 from tests.faces_data import scene
 from tests.fixture_site import bomb_png
-from tests.test_trainer import run_json
-from tests.trainer_data import face, make_tree
+from tests.trainer_data import face, make_tree, run_json
 
 # a mixed-precision (bfloat16) run's outputs move in the fourth digit with the batch a picture
 # is scored in (predict scores 64 at a time, serve as many as arrive together)
@@ -35,10 +34,21 @@ def serving(run: str, *options: str) -> Iterator[str]:
     """`serve RUN` in its own process on a free loopback port; yields its URL."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "from trainer.cli import serve_main; serve_main()", run, "--port", str(port),
-         "--json", *options],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from trainer.cli import serve_main; serve_main()",
+            run,
+            "--port",
+            str(port),
+            "--json",
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         started = json.loads(process.stdout.readline()) if process.stdout else {}

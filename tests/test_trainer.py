@@ -4,29 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from happysad.common.errors import UsageError
-from tests.conftest import invoke
-from tests.trainer_data import face, make_tree, undecodable
+from tests.trainer_data import QUICK, face, make_tree, run, run_json, undecodable
 from trainer.config import TrainConfig
-
-
-def run(command: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`train`, `evaluate` or `predict` in this process: TensorFlow starts once per test worker,
-    not once per call (5 s each); tests/test_help.py runs them as processes."""
-    from trainer import cli
-
-    return invoke(getattr(cli, f"{command.replace('-', '_')}_app"), command, *args)
-
-
-def run_json(command: str, *args: str):
-    result = run(command, *args, "--json")
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +18,25 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     (data / "happy" / "broken.jpg").write_bytes(b"<!doctype html><html>not an image</html>")
     (data / "sad" / "truncated.jpg").write_bytes((data / "sad" / "10000.jpg").read_bytes()[:300])
     with (data / "manifest.csv").open("a", newline="") as handle:  # listed, as files damaged after export
-        csv.writer(handle).writerows([["happy/broken.jpg", "happy", "", "g-broken", ""],
-                                      ["sad/truncated.jpg", "sad", "", "g-truncated", ""]])  # fmt: skip
+        csv.writer(handle).writerows(
+            [
+                ["happy/broken.jpg", "happy", "", "g-broken", ""],
+                ["sad/truncated.jpg", "sad", "", "g-truncated", ""],
+            ]
+        )
     runs = tmp_path_factory.mktemp("runs")
-    summary = run_json("train", str(data), "--out", str(runs / "seed"), "--arch", "seed", "--epochs", "10",
-                       "--image-size", "48")  # fmt: skip
+    summary = run_json(
+        "train",
+        str(data),
+        "--out",
+        str(runs / "seed"),
+        "--arch",
+        "seed",
+        "--epochs",
+        "10",
+        "--image-size",
+        "48",
+    )
     return data, runs / "seed", summary
 
 
@@ -47,8 +44,17 @@ def test_training_beats_chance_and_writes_a_complete_run(trained):
     _, run_dir, summary = trained
     assert summary["metrics"]["test"]["balanced_accuracy"] >= 0.8
     assert summary["metrics"]["validation"]["balanced_accuracy"] >= 0.8
-    for name in ("model.keras", "config.json", "split.csv", "metrics.json", "history.csv", "curves.png",
-                 "confusion.png", "roc.png", "report.html"):  # fmt: skip
+    for name in (
+        "model.keras",
+        "config.json",
+        "split.csv",
+        "metrics.json",
+        "history.csv",
+        "curves.png",
+        "confusion.png",
+        "roc.png",
+        "report.html",
+    ):
         assert (run_dir / name).is_file(), name
     assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     config = json.loads((run_dir / "config.json").read_text())
@@ -132,8 +138,13 @@ def test_with_data_relative_paths_are_read_in_the_workspace(trained):
 
 def test_predict_reports_unreadable_files_without_failing(trained):
     data, run_dir, _ = trained
-    results = run_json("predict", str(run_dir), str(data / "happy" / "broken.jpg"), str(data / "happy" / "0.jpg"),
-                       str(data / "nope.jpg"))  # fmt: skip
+    results = run_json(
+        "predict",
+        str(run_dir),
+        str(data / "happy" / "broken.jpg"),
+        str(data / "happy" / "0.jpg"),
+        str(data / "nope.jpg"),
+    )
     assert [r["error"] for r in results] == ["html page, not an image", None, "no such file"]
     assert results[1]["label"] in ("happy", "sad")
 
@@ -142,10 +153,21 @@ def test_seed_architecture_is_the_notebooks_layer_stack():
     from trainer.models import seed
 
     model = seed(256, 3, 2)
-    stack = [(type(layer).__name__, getattr(layer, "filters", None) or getattr(layer, "units", None))
-             for layer in model.layers]  # fmt: skip
-    assert stack == [("Conv2D", 16), ("MaxPooling2D", None), ("Conv2D", 32), ("MaxPooling2D", None),
-                     ("Conv2D", 16), ("MaxPooling2D", None), ("Flatten", None), ("Dense", 256), ("Dense", 1)]  # fmt: skip
+    stack = [
+        (type(layer).__name__, getattr(layer, "filters", None) or getattr(layer, "units", None))
+        for layer in model.layers
+    ]
+    assert stack == [
+        ("Conv2D", 16),
+        ("MaxPooling2D", None),
+        ("Conv2D", 32),
+        ("MaxPooling2D", None),
+        ("Conv2D", 16),
+        ("MaxPooling2D", None),
+        ("Flatten", None),
+        ("Dense", 256),
+        ("Dense", 1),
+    ]
     assert model.layers[0].kernel_size == (3, 3) and model.layers[0].strides == (1, 1)
     assert model.layers[-1].activation.__name__ == "sigmoid" and model.count_params() == 3_696_625
 
@@ -172,7 +194,6 @@ def test_large_sets_train_lightly_augmented_with_averaged_weights(tmp_path, monk
     """The large-set recipe (light augmentation, EMA weights validated and kept) runs end to
     end and learns; here "large" is lowered so a tiny set takes that path."""
     from trainer import data
-    from trainer.config import TrainConfig
     from trainer.fitting import recipe
     from trainer.train import train
 
@@ -203,14 +224,21 @@ def test_training_images_are_mirrored_and_shifted_copies_and_others_untouched(tm
     plain = data.pipeline([str(tmp_path / "x.png")], [0], 32, 3, 1)
     assert np.allclose(next(iter(plain))[0][0].numpy(), pixels / 255.0)
     pad = round(32 * data.SHIFT)
-    padded = {flip: np.pad(p, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
-              for flip, p in ((False, pixels), (True, pixels[:, ::-1]))}  # fmt: skip
+    padded = {
+        flip: np.pad(p, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+        for flip, p in ((False, pixels), (True, pixels[:, ::-1]))
+    }
     augmented = data.pipeline([str(tmp_path / "x.png")], [0], 32, 3, 1, shuffle=True, augment="light")
     seen = set()
     for _ in range(40):
         image = np.rint(next(iter(augmented))[0][0].numpy() * 255).astype(np.uint8)
-        match = [(flip, dy, dx) for flip, p in padded.items() for dy in range(2 * pad + 1)
-                 for dx in range(2 * pad + 1) if np.array_equal(p[dy:dy + 32, dx:dx + 32], image)]  # fmt: skip
+        match = [
+            (flip, dy, dx)
+            for flip, p in padded.items()
+            for dy in range(2 * pad + 1)
+            for dx in range(2 * pad + 1)
+            if np.array_equal(p[dy : dy + 32, dx : dx + 32], image)
+        ]
         assert match, "not a mirrored or shifted copy"
         seen.add(match[0])
     assert {flip for flip, _, _ in seen} == {False, True} and len(seen) > 10
@@ -276,134 +304,6 @@ def test_precision_policy(monkeypatch, asked, gpus, cpu_bf16, policy):
     assert hardware.choose_policy(asked, gpus) == policy
 
 
-def _fake_run(folder: Path, data_dir: str, fingerprint: str, created: str, accuracy: float) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"data_dir": data_dir, "data_fingerprint": fingerprint,
-                                                    "created": created}))  # fmt: skip
-    test = {"accuracy": accuracy, "balanced_accuracy": accuracy, "roc_auc": 0.9}
-    (folder / "metrics.json").write_text(json.dumps({"test": test}))
-    return folder
-
-
-def test_a_run_is_compared_with_the_previous_run_on_the_same_data(tmp_path):
-    from trainer.compare import compare
-
-    _fake_run(tmp_path / "a", "/data/curated", "f1", "2026-01-01T10:00:00", 0.70)
-    _fake_run(tmp_path / "b", "/data/curated", "f1", "2026-01-02T10:00:00", 0.75)
-    _fake_run(tmp_path / "c", "/elsewhere", "f9", "2026-01-03T10:00:00", 0.99)
-    new = tmp_path / "d"
-    new.mkdir()
-    config = {"data_dir": "/data/curated", "data_fingerprint": "f2"}
-    result = compare(new, config, {"test": {"accuracy": 0.80, "balanced_accuracy": 0.70, "roc_auc": 0.9}})
-    assert result.previous == str(tmp_path / "b") and not result.same_data
-    assert result.delta == {"accuracy": 0.05, "balanced_accuracy": -0.05, "roc_auc": 0.0}
-    assert compare(new, {"data_dir": "/new", "data_fingerprint": "x"}, {"test": {}}) is None
-
-
-def test_the_runs_of_a_copied_workspace_compare_within_the_copy(tmp_path):
-    """Runs record their data folder relative to themselves too: in a copy (or a moved
-    workspace) they point at its export, not the original's, and still find each other."""
-    from trainer.compare import compare
-
-    for workspace in ("original", "copy"):
-        (tmp_path / workspace / "curated").mkdir(parents=True)
-    old = _fake_run(tmp_path / "copy" / "runs" / "a", str(tmp_path / "original" / "curated"), "f1",
-                    "2026-01-01T10:00:00", 0.70)  # fmt: skip
-    config = json.loads((old / "config.json").read_text()) | {"data_dir_from_run": "../../curated"}
-    (old / "config.json").write_text(json.dumps(config))
-    new = tmp_path / "copy" / "runs" / "b"
-    new.mkdir()
-    mine = {"data_dir": str(tmp_path / "copy" / "curated"), "data_dir_from_run": "../../curated",
-            "data_fingerprint": "f2"}  # fmt: skip
-    assert compare(new, mine, {"test": {"accuracy": 0.8}}).previous == str(old)
-    (tmp_path / "copy" / "curated").rmdir()  # the relative folder gone: the recorded path decides
-    assert compare(new, mine, {"test": {"accuracy": 0.8}}) is None
-
-
-def test_start_from_copies_every_matching_layer():
-    import numpy as np
-
-    from trainer.models import compact, start_from
-
-    source, same, other = compact(32, 3, 2), compact(32, 3, 2), compact(32, 3, 3)
-    with_weights = [layer for layer in source.layers if layer.get_weights()]
-    assert start_from(same, source) == len(with_weights)
-    for a, b in zip(same.get_weights(), source.get_weights(), strict=True):
-        assert np.array_equal(a, b)
-    assert start_from(other, source) == len(with_weights) - 1  # all but the three-class head
-
-
-def test_fine_tuning_starts_from_the_given_run(tmp_path):
-    data = make_tree(tmp_path / "d", per_label=12)
-    run_json("train", str(data), "--out", str(tmp_path / "a"), "--arch", "seed", "--epochs", "1",
-             "--image-size", "32", "--color-mode", "grayscale")  # fmt: skip
-    run_json("train", str(data), "--out", str(tmp_path / "b"), "--init", str(tmp_path / "a"), "--epochs", "1")
-    config = json.loads((tmp_path / "b" / "config.json").read_text())
-    assert config["init"]["run"] == str((tmp_path / "a").resolve()) and config["init"]["layers_copied"] == 5
-    assert (config["arch"], config["image_size"], config["color_mode"]) == ("seed", 32, "grayscale")
-    clash = run("train", str(data), "--init", str(tmp_path / "a"), "--image-size", "64")
-    assert (
-        clash.returncode == 1
-        and clash.stderr.startswith("train: error: --init")
-        and "Traceback" not in clash.stderr
-    )
-
-
-def test_input_shape_comes_from_the_data_when_not_given(tmp_path):
-    from PIL import Image
-
-    data = make_tree(tmp_path / "d", per_label=10)
-    for path in data.rglob("*.jpg"):  # 40 px grayscale, as a face-crop tree would be
-        Image.open(path).convert("L").resize((40, 40)).save(path)
-    run_json("train", str(data), "--out", str(tmp_path / "r"), "--epochs", "1")
-    config = json.loads((tmp_path / "r" / "config.json").read_text())
-    assert (config["image_size"], config["color_mode"], config["channels"]) == (40, "grayscale", 1)
-    assert config["shape_from"]["image_size"] == config["shape_from"]["color_mode"] == "data"
-    assert config["init"] is None  # not face crops: no prior unless asked
-
-
-def test_cross_fit_judges_every_label_out_of_fold_and_cleaning_leaves_planted_flips_out(tmp_path):
-    data = make_tree(tmp_path / "d", per_label=40)
-    planted = set()
-    for label, other in (("happy", "sad"), ("sad", "happy")):
-        for path in sorted((data / label).iterdir())[:4]:  # a smiling face filed under sad, and back
-            planted.add(str(path.rename(data / other / f"flipped-{path.name}").resolve()))
-    summary = run_json("train", str(data), "--out", str(tmp_path / "r"), "--arch", "seed", "--image-size", "48",
-                       "--epochs", "20", "--cross-fit", "3", "--clean-labels")  # fmt: skip
-    with (tmp_path / "r" / "split.csv").open(newline="") as handle:
-        split = {r["path"]: r["split"] for r in csv.DictReader(handle)}
-    with (tmp_path / "r" / "out_of_fold.csv").open(newline="") as handle:
-        oof = list(csv.DictReader(handle))
-    assert sorted(r["path"] for r in oof) == sorted(split)  # test images: the fold models' mean
-    assert {r["fold"] for r in oof} == {"0", "1", "2", "test"}
-    assert all((r["fold"] == "test") == (split[r["path"]] == "test") for r in oof)
-    assert all(float(r["p_happy"]) + float(r["p_sad"]) == pytest.approx(1, abs=1e-5) for r in oof)
-    issues = {p for p, s in split.items() if s == "label_issue"}
-    assert len(issues) == summary["label_issues"] and summary["evidence"] == "out_of_fold"
-    judged = {p for p in planted if split[p] != "test"}
-    assert len(judged & issues) >= 0.75 * len(judged), (judged, issues)
-    assert len(issues - planted) <= 4  # a few honest faces may be disputed, not a tenth of the set
-    config = json.loads((tmp_path / "r" / "config.json").read_text())
-    assert config["label_cleaning"] == {"evidence": "out_of_fold", "on": True, "left_out": len(issues),
-                                        "out_of_fold": "out_of_fold.csv"}  # fmt: skip
-    assert sum(config["counts"].values()) + len(issues) == len(oof)
-    assert (
-        f"Left out of training as label issues ({len(issues)})"
-        in (tmp_path / "r" / "report.html").read_text()
-    )
-
-
-def test_cleaning_without_evidence_and_one_fold_are_refused(tmp_path):
-    data = make_tree(tmp_path / "d", per_label=6)
-    result = run("train", str(data), "--out", str(tmp_path / "r"), "--epochs", "1", "--clean-labels")
-    assert result.returncode == 1 and result.stderr.startswith("train: error: --clean-labels needs evidence")
-    assert len(result.stderr.strip().splitlines()) == 1
-    result = run("train", str(data), "--cross-fit", "1")
-    assert result.returncode == 2 and "--cross-fit" in result.stderr
-    with pytest.raises(UsageError, match="--cross-fit"):  # from code too, not only the command line
-        TrainConfig(data, cross_fit=1)
-
-
 def test_files_the_decoder_refuses_are_skipped_and_the_rest_answered(tmp_path):
     """Pillow reads them, TensorFlow does not: train, evaluate and predict skip each with a
     note, and every other image still gets its answer (a grayscale run reads BMPs too)."""
@@ -416,8 +316,15 @@ def test_files_the_decoder_refuses_are_skipped_and_the_rest_answered(tmp_path):
     face(8, "sad").save(data / "sad" / "plain.bmp")
     frames = [face(9 + k, "happy") for k in range(40)]
     frames[0].save(data / "happy" / "moving.gif", save_all=True, append_images=frames[1:])  # its first frame
-    summary = run_json("train", str(data), "--out", str(tmp_path / "r"), "--arch", "seed", "--epochs", "1",
-                       "--image-size", "32", "--color-mode", "grayscale")  # fmt: skip
+    summary = run_json(
+        "train",
+        str(data),
+        "--out",
+        str(tmp_path / "r"),
+        *QUICK,
+        "--color-mode",
+        "grayscale",
+    )
     assert summary["skipped"] == {"undecodable by TensorFlow": len(refused)}
     assert sum(summary["counts"].values()) == 16 + 3
     evaluated = run_json("evaluate", str(tmp_path / "r"), str(data))
@@ -438,27 +345,6 @@ def test_a_label_without_one_readable_image_fails_training(tmp_path):
     result = run("train", str(data), "--out", str(tmp_path / "r"), "--epochs", "1")
     assert result.returncode == 1 and "no readable image labelled sad" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_training_into_an_existing_run_replaces_it_whole(tmp_path):
-    """The run is written beside --out and moved into place at the end, so a run killed
-    half-way never leaves two runs' files mixed in one folder."""
-    data = make_tree(tmp_path / "d", per_label=6)
-    out = tmp_path / "runs" / "r"
-    out.mkdir(parents=True)
-    (out / "metrics.json").write_text("{}")
-    (out / "from-the-old-run.png").write_bytes(b"old")
-    (tmp_path / "runs" / ".r.building").mkdir()  # what a run killed while training left
-    (tmp_path / "runs" / ".r.building" / "half.csv").write_text("x")
-    run_json("train", str(data), "--out", str(out), "--arch", "seed", "--epochs", "1", "--image-size", "32")
-    assert not (out / "from-the-old-run.png").exists() and json.loads((out / "metrics.json").read_text())
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "r"]
-    # killed between the swap's two renames: the old run aside, none at --out; the next run puts
-    # it back before replacing it (happysad.common.files.fresh_folder, SIGKILL-tested in test_files.py)
-    out.rename(tmp_path / "runs" / ".r.old")
-    run_json("train", str(data), "--out", str(out), "--arch", "seed", "--epochs", "1", "--image-size", "32")
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["latest", "r"]
-    assert (out / "model.keras").is_file()
 
 
 def test_a_broken_run_is_one_line_for_every_command_that_opens_it(trained, tmp_path):
@@ -504,36 +390,3 @@ def test_face_crop_labels_are_judged_per_picture():
     pictures = [f"picture-{n // 3}" for n in range(60)]
     assert set(np.flatnonzero(label_issues(given, probs))) == {0, 36, 37, 38}  # crop by crop
     assert set(np.flatnonzero(label_issues(given, probs, pictures))) == {36, 37, 38}
-
-
-def test_the_report_shows_each_misread_image_with_the_probability_of_the_label_it_was_read_as(tmp_path):
-    """A sigmoid model reads an image as labels[0] when P(labels[1]) is low: the report must show
-    P(labels[0]), the label it was read as, not the low P(labels[1])."""
-    import re
-    from collections import Counter
-
-    import numpy as np
-    from PIL import Image
-
-    from trainer import metrics
-    from trainer.data import Item
-    from trainer.writer import _report_pictures
-
-    items = []
-    for n in range(4):
-        path = tmp_path / f"{n}.png"
-        Image.new("RGB", (8, 8), (n * 60, 0, 0)).save(path)
-        items.append(Item(str(path), "", str(path)))
-    y = np.array([1, 1, 0, 0])
-    s = np.array([0.1, 0.3, 0.8, 0.2])  # two sad images read as happy, one happy read as sad
-    results = {"test": metrics.summarise(y, s, 0.5, ["happy", "sad"])}
-    from trainer.evidence import Judged
-    from trainer.fitting import Fitted, Scored
-    from trainer.writer import Made, Used
-
-    fitted = Fitted(None, {"loss": [1.0, 0.5]}, None, False, 1e-3, 0, "float32")
-    scored = Scored({"test": y}, {"test": s}, 0.5, "validation", results)
-    used = Used(["happy", "sad"], items, {"test": items}, Counter(), None)
-    _report_pictures(tmp_path, used, Made(None, fitted, scored, Judged(None, False, [])))
-    shown = re.findall(r"true (\w+), predicted (\w+) \((\d\.\d\d)\)", (tmp_path / "report.html").read_text())
-    assert sorted(shown) == [("happy", "sad", "0.80"), ("sad", "happy", "0.70"), ("sad", "happy", "0.90")]

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
+import subprocess
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from tests.conftest import invoke
+
+QUICK = ("--arch", "seed", "--epochs", "1", "--image-size", "32")  # a run that trains in seconds
 
 
 def face(seed: int, mood: str, size: int = 48) -> Image.Image:
@@ -85,3 +91,17 @@ def undecodable() -> dict[str, bytes]:
         "sixteen-bit.bmp": bmp16,
         "one-bit.bmp": encoded(Image.new("1", (48, 48), 1), "BMP"),
     }
+
+
+def run(command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`train`, `evaluate` or `predict` in this process: TensorFlow starts once per test worker,
+    not once per call (5 s each); tests/test_help.py runs them as processes."""
+    from trainer import cli
+
+    return invoke(getattr(cli, f"{command.replace('-', '_')}_app"), command, *args)
+
+
+def run_json(command: str, *args: str):
+    result = run(command, *args, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)

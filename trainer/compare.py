@@ -7,13 +7,12 @@ the data changed (another export), so the comparison says whether they are the s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from happysad.common.errors import HappysadError
 from trainer.metrics import CI
-from trainer.run import MAX_CONFIG_BYTES, data_dir_of, read_settings
+from trainer.record import CONFIG, Metrics, RunConfig, data_dir_of
 
 HEADLINE = ("accuracy", "balanced_accuracy", "roc_auc")
 
@@ -26,7 +25,7 @@ class Comparison:
     within_noise: list[str]  # the figures whose move lies inside this run's 95% interval
 
 
-def previous_run(run: Path, config: dict) -> tuple[Path, dict, dict] | None:
+def previous_run(run: Path, config: RunConfig) -> tuple[Path, RunConfig, dict] | None:
     """The newest other run beside `run` trained on the same data folder: its folder, settings
     and test figures. A folder beside it is untrusted input: one whose settings or figures
     cannot be read is passed over."""
@@ -37,35 +36,23 @@ def previous_run(run: Path, config: dict) -> tuple[Path, dict, dict] | None:
         if hidden or other.is_symlink() or other.resolve() == run.resolve() or not other.is_dir():
             continue
         try:
-            settings = read_settings(other / "config.json")
+            settings, figures = RunConfig.read(other / CONFIG), Metrics.read(other).test
         except HappysadError:
             continue
-        figures = _test_figures(other / "metrics.json")
         if figures is not None and data_dir_of(other, settings) == here:
-            found.append((str(settings.get("created", "")), str(other), settings, figures))
+            found.append((settings.created, str(other), settings, figures))
     if not found:
         return None
     _, path, settings, figures = max(found, key=lambda f: f[:2])
     return Path(path), settings, figures
 
 
-def _test_figures(path: Path) -> dict | None:
-    """metrics.json's test figures, or None when it is missing, too large, or not a run's."""
-    try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            return None
-        test = json.loads(path.read_text()).get("test")
-    except (OSError, ValueError, RecursionError, AttributeError):
-        return None
-    return test if isinstance(test, dict) else None
-
-
-def compare(run: Path, config: dict, results: dict[str, dict]) -> Comparison | None:
+def compare(run: Path, config: RunConfig, results: dict[str, dict]) -> Comparison | None:
     previous = previous_run(run, config)
     if previous is None:
         return None
     path, settings, figures = previous
-    same = settings.get("data_fingerprint") == config["data_fingerprint"]
+    same = settings.data_fingerprint == config.data_fingerprint
     return Comparison(
         str(path), same, delta(results["test"], figures), within_noise(results["test"], figures)
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from happysad.common import tables
+from happysad.faces.crops import FaceCut
 from trainer import data, metrics, splits
 from trainer.config import TrainConfig
 from trainer.errors import DataError
@@ -141,7 +142,7 @@ def judge_labels(
     items: list[data.Item],
     assignment: dict[str, str],
     run: Path,
-    faces: dict | None,
+    faces: FaceCut | None,
     on_fold: Callable[[int, int], None] | None,
 ) -> Judged:
     """With --cross-fit or --clean-labels, probabilities for the training pool from models that

@@ -38,14 +38,14 @@ class Format(str, Enum):
 
 
 def _description(run: Run, fmt: Format) -> dict:
-    size, channels = run.config["image_size"], run.channels
+    size, channels = run.config.image_size, run.channels
     described = {
         "format": fmt.value,
         "labels": run.labels,
-        "threshold": run.config["threshold"],
+        "threshold": run.config.threshold,
         "decision": f"P({run.labels[1]}) >= threshold" if len(run.labels) == 2 else "the most probable label",
         "image_size": size,
-        "color_mode": run.config["color_mode"],
+        "color_mode": run.config.color_mode,
         "run": str(run.path),
     }
     if fmt is Format.savedmodel:
@@ -54,7 +54,7 @@ def _description(run: Run, fmt: Format) -> dict:
             "input": {INPUT: "encoded JPEG, PNG, GIF or BMP bytes, a batch of strings"},
             "output": {OUTPUT: f"float32 [n, {len(run.labels)}], in the order of labels"},
             "preprocessing": "inside the model: decode, resize, colour mode, scale to [0, 1]"
-            + (", mean of the image and its mirror image" if run.config.get("flip_tta") else ""),
+            + (", mean of the image and its mirror image" if run.config.flip_tta else ""),
         }
     else:
         described |= {
@@ -62,12 +62,12 @@ def _description(run: Run, fmt: Format) -> dict:
             "output": "float32 [1, 1]: P(" + run.labels[1] + ")"
             if len(run.labels) == 2
             else f"float32 [1, {len(run.labels)}]: softmax",
-            "preprocessing": f"resize to {size}x{size}, {run.config['color_mode']}, divide by 255"
-            + ("; average the image's score and its mirror image's" if run.config.get("flip_tta") else ""),
+            "preprocessing": f"resize to {size}x{size}, {run.config.color_mode}, divide by 255"
+            + ("; average the image's score and its mirror image's" if run.config.flip_tta else ""),
         }
-    if run.config.get("faces"):
+    if run.config.faces:
         described["faces"] = {
-            **run.config["faces"],
+            **run.config.faces.to_json(),
             "expects": "a face crop, cut as `curate export --faces` cuts it: the detector's box "
             "made square, widened by `margin` on each side; faces under `min_face` px are skipped",
         }
@@ -79,8 +79,8 @@ def _classifier(run: Run):
     import tensorflow as tf
 
     model = run.load_model()
-    size, channels = run.config["image_size"], run.channels
-    flip, binary = bool(run.config.get("flip_tta")), len(run.labels) == 2
+    size, channels = run.config.image_size, run.channels
+    flip, binary = bool(run.config.flip_tta), len(run.labels) == 2
 
     class Classifier(tf.Module):
         def __init__(self) -> None:
@@ -107,7 +107,7 @@ def _float32_copy(run: Run):
     """The model rebuilt in float32 with the run's weights: a mixed-precision model's casts do
     not convert to TFLite."""
     source = run.load_model()
-    bare = models.ARCHITECTURES[run.config["arch"]](run.config["image_size"], run.channels, len(run.labels))
+    bare = models.ARCHITECTURES[run.config.arch](run.config.image_size, run.channels, len(run.labels))
     bare.set_weights(source.get_weights())
     return bare
 

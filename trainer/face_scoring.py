@@ -17,14 +17,14 @@ import numpy as np
 from happysad.common.images import ImageRejected
 from happysad.faces import crops
 from happysad.faces.batch import Found, detect_files
-from happysad.faces.detectors import Face, from_setting, get, setting
+from happysad.faces.detectors import Face, get, setting
 from happysad.faces.images import open_upright
 from trainer import data, metrics
 from trainer.errors import DataError
 from trainer.predict import FACES, FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
 from trainer.run import Run
 
-DEFAULTS = {"detector": setting(get()), "margin": crops.MARGIN, "min_face": crops.MIN_FACE}
+DEFAULTS = crops.FaceCut(setting(get()))  # the default detector, margin and smallest face
 NO_FACE_NOTE = "no face found"
 
 
@@ -34,7 +34,7 @@ def reads_faces(run: Run, asked: bool | None, paths: list[str]) -> bool:
     unless the pictures are face crops already (FER2013-like: small, crops.looks_like_crops)."""
     if asked is not None:
         return asked
-    if not run.config.get("faces"):
+    if not run.config.faces:
         return False
     try:
         return not (paths and crops.looks_like_crops(data.shape_of(paths).median_side))
@@ -42,8 +42,8 @@ def reads_faces(run: Run, asked: bool | None, paths: list[str]) -> bool:
         return True
 
 
-def settings(run: Run) -> dict:
-    return {**DEFAULTS, **(run.config.get("faces") or {})}
+def settings(run: Run) -> crops.FaceCut:
+    return run.config.faces or DEFAULTS
 
 
 def crop_tensor(run: Run, picture):
@@ -53,7 +53,7 @@ def crop_tensor(run: Run, picture):
     tensor = tf.convert_to_tensor(np.asarray(picture.convert("RGB")))
     if run.channels == 1:
         tensor = tf.image.rgb_to_grayscale(tensor)
-    return data.prepare(tensor, run.config["image_size"])
+    return data.prepare(tensor, run.config.image_size)
 
 
 def crop_scores(run: Run, model, pictures: list) -> np.ndarray:
@@ -62,7 +62,7 @@ def crop_scores(run: Run, model, pictures: list) -> np.ndarray:
 
     arrays = [crop_tensor(run, picture) for picture in pictures]
     feed = tf.data.Dataset.from_tensor_slices((tf.stack(arrays), tf.zeros(len(arrays)))).batch(64)
-    return scores_of(model, feed, run.config.get("flip_tta", False))
+    return scores_of(model, feed, run.config.flip_tta)
 
 
 def aggregate(run: Run, prediction: Prediction, scored: list[tuple[Face, np.ndarray]]) -> None:
@@ -84,7 +84,7 @@ def _area_weighted(scores: np.ndarray, areas: list[float]) -> np.ndarray:
 
 def predict_faces(run: Run, targets: list[str], workers: int = 2) -> list[Prediction]:
     """Detect with the run's detector setting, then `classify`."""
-    detector = from_setting(settings(run)["detector"])
+    detector = settings(run).make_detector()
     return classify(run, list(detect_files(detector, expand(targets), workers)))
 
 
@@ -105,7 +105,7 @@ def classify(run: Run, found: list[Found]) -> list[Prediction]:
             continue
         big = [(n, face, piece) for face, piece in crops.cuts(picture, f.faces, how) if piece is not None]
         if not big:
-            out[n].error = f"{NO_FACE_NOTE} (faces smaller than {how['min_face']} px)"
+            out[n].error = f"{NO_FACE_NOTE} (faces smaller than {how.min_face} px)"
         cut += big
     if not cut:
         return out
@@ -126,7 +126,7 @@ def image_score(prediction: Prediction, run: Run) -> np.ndarray:
 def evaluate_faces(run: Run, data_dir: Path, workers: int = 2) -> dict[str, object]:
     """Metrics over the pictures with a face, and `coverage`: the share of pictures that have one."""
     items, skipped = labelled(run, data_dir)
-    detector = from_setting(settings(run)["detector"])
+    detector = settings(run).make_detector()
     found = list(detect_files(detector, [Path(i.path) for i in items], workers))
     result = evaluate_found(run, items, found)
     if result["coverage"] == 0:
@@ -151,5 +151,5 @@ def evaluate_found(run: Run, items: list[data.Item], found: list[Found]) -> dict
     if scored:
         truth = truth_of(run, [i for i, _ in scored])
         scores = np.array([image_score(r, run) for _, r in scored])
-        result = metrics.summarise(truth, scores, run.config["threshold"], run.labels) | result
+        result = metrics.summarise(truth, scores, run.config.threshold, run.labels) | result
     return result

@@ -313,7 +313,7 @@ def score(
     scores = {name: score_items(model, spec, subsets[name], index, cfg) for name in ("validation", "test")}
     truth = {name: np.array([index[i.label] for i in subsets[name]]) for name in scores}
     source = spec.source if spec.source and spec.source.labels == labels else None
-    fallback = source.config["threshold"] if source else None
+    fallback = source.config.threshold if source else None
     threshold, chosen_by = metrics.decision_threshold(truth["validation"], scores["validation"], fallback)
     chosen_by = "init" if chosen_by == "fallback" else chosen_by
     results = {name: metrics.summarise(truth[name], scores[name], threshold, labels) for name in scores}

@@ -65,10 +65,8 @@ def scores_of(model, feed, flip: bool) -> np.ndarray:
 
 def _scores(run: Run, model, items: list[data.Item]) -> np.ndarray:
     paths, turns = [i.path for i in items], [i.orientation for i in items]
-    feed = data.pipeline(
-        paths, [0] * len(paths), run.config["image_size"], run.channels, 64, orientations=turns
-    )
-    return scores_of(model, feed, run.config.get("flip_tta", False))
+    feed = data.pipeline(paths, [0] * len(paths), run.config.image_size, run.channels, 64, orientations=turns)
+    return scores_of(model, feed, run.config.flip_tta)
 
 
 def predict(run: Run, targets: list[str]) -> list[Prediction]:
@@ -91,7 +89,7 @@ def predict(run: Run, targets: list[str]) -> list[Prediction]:
 def decide(run: Run, score: np.ndarray) -> tuple[str, dict[str, float]]:
     """A model output (sigmoid scalar or softmax vector) → the run's label and every label's probability."""
     scores = np.asarray(score)[None]
-    (predicted,), _ = metrics.read(scores, run.config["threshold"])
+    (predicted,), _ = metrics.read(scores, run.config.threshold)
     per_label = metrics.probabilities(scores)[0]
     return run.labels[predicted], {label: float(p) for label, p in zip(run.labels, per_label, strict=True)}
 
@@ -116,5 +114,5 @@ def evaluate(run: Run, data_dir: Path) -> dict[str, object]:
     """The run's metrics on a labelled folder tree."""
     items, skipped = labelled(run, data_dir)
     scores = _scores(run, run.load_model(), items)
-    result = metrics.summarise(truth_of(run, items), scores, run.config["threshold"], run.labels)
+    result = metrics.summarise(truth_of(run, items), scores, run.config.threshold, run.labels)
     return result | {"read_by": WHOLE_FRAME, "skipped": skipped}

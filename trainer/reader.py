@@ -26,7 +26,8 @@ from happysad.common.files import fresh_folder, replaceable
 from happysad.common.images import file_sha256
 from happysad.faces import crops
 from happysad.faces import export as face_export
-from happysad.faces.detectors import Face, from_setting
+from happysad.faces.crops import FaceCut, read_cut
+from happysad.faces.detectors import Face
 from trainer import data
 from trainer.config import NO_INIT, TrainConfig
 from trainer.errors import DataError
@@ -59,7 +60,7 @@ def face_folder(pictures: Path) -> Path:
 
 def choose(cfg: TrainConfig, on_search: Callable[[int, int], None] | None = None) -> Choice:
     """The reader for `cfg.data_dir`; for faces, the face export is written (or reused) first."""
-    if face_export.settings(cfg.data_dir) is not None:
+    if read_cut(cfg.data_dir) is not None:
         return Choice(FACES, "face crops (curate export --faces)", cfg.data_dir)
     asked = _asked(cfg)
     if asked:
@@ -79,14 +80,14 @@ def _asked(cfg: TrainConfig) -> str | None:
         return "asked (--whole-frame)"
     if cfg.arch:
         return f"asked (--arch {cfg.arch})"
-    if cfg.init is not None and (str(cfg.init) == NO_INIT or not open_run(cfg.init).config.get("faces")):
+    if cfg.init is not None and (str(cfg.init) == NO_INIT or not open_run(cfg.init).config.faces):
         return f"--init {cfg.init} reads the whole frame"
     return None
 
 
 def _search(folder: Path, items: list[data.Item], on_search) -> Choice:
     """Faces in a sample first (a folder without people is not searched whole), then in all."""
-    how = dict(DEFAULTS)
+    how = DEFAULTS
     known = face_export.known_faces(face_folder(folder), how)
     pictures = _pictures(folder, items)
     sample = pictures[:: max(1, len(pictures) // SAMPLE)][:SAMPLE]
@@ -107,7 +108,7 @@ def cut(
 ) -> Choice:
     """Every picture's faces (known ones reused) as the face export beside `folder`; a face
     export that already holds exactly these pictures, cut the same way, is left as it is."""
-    out, how = face_folder(folder), dict(DEFAULTS)
+    out, how = face_folder(folder), DEFAULTS
     if pictures is None:
         pictures = _pictures(folder, data.list_tree(folder))
     found = _faces(pictures, known or face_export.known_faces(out, how), how, on_search)
@@ -135,17 +136,16 @@ def _pictures(folder: Path, items: list[data.Item]) -> list[face_export.Picture]
     return out
 
 
-def _faces(pictures, known: dict[str, list[Face]], how: dict, on_search) -> dict[str, list[Face]]:
+def _faces(pictures, known: dict[str, list[Face]], how: FaceCut, on_search) -> dict[str, list[Face]]:
     """sha256 → big-enough faces: known ones as they are, the others found now."""
     files, digests = [p.file for p in pictures], [p.row.sha256 for p in pictures]
-    detector = from_setting(how["detector"])
-    found = face_export.find(files, digests, known, detector, how["min_face"], on_search)
+    found = face_export.find(files, digests, known, how.make_detector(), how.min_face, on_search)
     return {p.row.sha256: f.faces for p, f in zip(pictures, found, strict=True)}
 
 
-def _same(out: Path, pictures: list[face_export.Picture], how: dict) -> bool:
+def _same(out: Path, pictures: list[face_export.Picture], how: FaceCut) -> bool:
     """Whether the face export in `out` was cut from exactly these pictures, labels and groups."""
-    if face_export.settings(out) != how:
+    if read_cut(out) != how:
         return False
     had = {(r.image_sha256, r.label) for r in tables.read_searched(out)}
     groups = {(r.image_sha256, r.group_id) for r in tables.read_manifest(out) or []}

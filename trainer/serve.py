@@ -122,8 +122,8 @@ def model_scores(run: Run, model) -> Callable[[np.ndarray], np.ndarray]:
     """A batch of inputs → model outputs, mirror-averaged as `predict` scores them."""
     import tensorflow as tf
 
-    flip = bool(run.config.get("flip_tta"))
-    shape = (None, run.config["image_size"], run.config["image_size"], run.channels)
+    flip = bool(run.config.flip_tta)
+    shape = (None, run.config.image_size, run.config.image_size, run.channels)
 
     # one traced graph for every batch size: a mixed-precision model called eagerly spends
     # over a third of its time outside the arithmetic (a whole-frame batch of 16, mirrored,
@@ -161,11 +161,10 @@ class Server:
         # thread, so pictures are read by the same few threads, not the loop's default pool
         self._reading = ThreadPoolExecutor(settings.readers, thread_name_prefix="serve-reader")
         if faces:
-            from happysad.faces.detectors import from_setting
             from trainer.face_scoring import settings as face_settings
 
             self.how = face_settings(run)
-            self.detector = from_setting(self.how["detector"])
+            self.detector = self.how.make_detector()
 
     def _inputs(self, raw: bytes) -> tuple[list[np.ndarray], list]:
         """The model's inputs for one upload (one per face on face runs) and the faces; in a thread."""
@@ -176,7 +175,7 @@ class Server:
             raise BadUpload(status, str(exc) if exc.reason not in NOT_IMAGE else exc.reason) from None
         if not self.faces:
             turns, mirror = UPRIGHT_TURNS[orientation(img)]
-            size = self.run.config["image_size"]
+            size = self.run.config.image_size
             return [data.model_input(raw, self.run.channels, size, turns, mirror).numpy()], []
         from happysad.faces import crops
         from happysad.faces.images import for_detection

@@ -3,11 +3,9 @@ and the run it starts from, each with where it came from."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from happysad.faces import crops
+from happysad.faces.crops import FaceCut
 from trainer import data, models
 from trainer.config import NO_INIT, TrainConfig
 from trainer.errors import DataError
@@ -31,47 +29,39 @@ class ModelSpec:
     @classmethod
     def of_run(cls, run: Run) -> ModelSpec:
         """The spec a run was trained with, to score images as it does."""
-        return cls(run.config["arch"], run.config["image_size"], run.config["color_mode"], run, {})
+        return cls(run.config.arch, run.config.image_size, run.config.color_mode, run, {})
 
 
-def face_crops(data_dir: Path) -> dict | None:
-    """How the training images were cut, when they are `curate export --faces` crops."""
-    how = data_dir / crops.SETTINGS
-    return json.loads(how.read_text()) if how.is_file() else None
-
-
-def _source(cfg: TrainConfig, faces: dict | None) -> Run | None:
+def _source(cfg: TrainConfig, faces: FaceCut | None) -> Run | None:
     """The run to start from: --init, else the prior for face crops trained at its own shape."""
     if cfg.init is not None:
         return None if str(cfg.init) == NO_INIT else open_run(cfg.init)
     if faces and cfg.image_size is None and cfg.color_mode is None:
         prior = open_run(PRIOR_DIR)
-        if cfg.arch in (None, prior.config["arch"]):
+        if cfg.arch in (None, prior.config.arch):
             return prior
     return None
 
 
-def model_spec(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> ModelSpec:
+def model_spec(cfg: TrainConfig, items: list[data.Item], faces: FaceCut | None) -> ModelSpec:
     """Architecture, image size and colour mode: as asked, else the --init run's, else the data's."""
     source = _source(cfg, faces)
-    base = source.config if source else {}
-    arch = cfg.arch or base.get("arch") or models.DEFAULT
-    if source and (arch, cfg.image_size or base["image_size"], cfg.color_mode or base["color_mode"]) != (
-        base["arch"],
-        base["image_size"],
-        base["color_mode"],
-    ):
-        raise DataError(
-            f"--init {cfg.init} is a {base['arch']} model for {base['image_size']} px {base['color_mode']} "
-            "images: leave out --arch, --image-size and --color-mode, or give the same ones"
-        )
+    arch = cfg.arch or (source.config.arch if source else models.DEFAULT)
+    if source:
+        base = source.config
+        asked = (arch, cfg.image_size or base.image_size, cfg.color_mode or base.color_mode)
+        if asked != (base.arch, base.image_size, base.color_mode):
+            raise DataError(
+                f"--init {cfg.init} is a {base.arch} model for {base.image_size} px {base.color_mode} "
+                "images: leave out --arch, --image-size and --color-mode, or give the same ones"
+            )
     measured = None if source or arch == "seed" else data.shape_of([i.path for i in items])
 
     def pick(asked, key: str, seed_default):
         if asked:
             return asked, "asked"
         if source:
-            return base[key], "prior" if source.is_prior else "init"
+            return getattr(source.config, key), "prior" if source.is_prior else "init"
         if arch == "seed":
             return seed_default, "seed notebook"
         return getattr(measured, key), "data"
@@ -89,7 +79,7 @@ def model_spec(cfg: TrainConfig, items: list[data.Item], faces: dict | None) -> 
     return ModelSpec(arch, size, colour, source, chosen)
 
 
-def faces_setting(faces: dict | None, spec: ModelSpec) -> dict | None:
+def faces_setting(faces: FaceCut | None, spec: ModelSpec) -> FaceCut | None:
     """How the run's pictures are cut into faces: as its crops were, else as the face model it
     started from (the prior) cut them, crops exported or not; None for whole-frame runs."""
-    return faces or (spec.source.config.get("faces") if spec.source else None)
+    return faces or (spec.source.config.faces if spec.source else None)

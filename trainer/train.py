@@ -12,6 +12,7 @@ import numpy as np
 
 from happysad.common import tables
 from happysad.common.files import fresh_folder
+from happysad.faces.crops import FaceCut, read_cut
 from trainer import compare, data, metrics, reader, splits
 from trainer.config import TrainConfig
 from trainer.errors import DataError
@@ -19,7 +20,7 @@ from trainer.evidence import evidence_kind, judge_labels
 from trainer.fitting import callbacks_for, fit, score, score_items
 from trainer.predict import WHOLE_FRAME
 from trainer.run import PRIOR_DIR, open_run, point_latest
-from trainer.spec import ModelSpec, face_crops, faces_setting, model_spec
+from trainer.spec import ModelSpec, faces_setting, model_spec
 from trainer.writer import Made, Used, run_config, write_run
 
 PRIOR_ON_TEST = "prior on test"  # metrics.json: the shipped prior alone on a face run's test crops
@@ -100,7 +101,7 @@ def train_on(
     started = datetime.now()
     keras.utils.set_random_seed(cfg.seed)
     items, skipped, assignment = _split(cfg, labels)
-    faces = face_crops(cfg.data_dir)
+    faces = read_cut(cfg.data_dir)
     spec = model_spec(cfg, items, faces)
     if cfg.clean_labels and evidence_kind(cfg, spec, labels) is None:
         raise DataError(
@@ -124,18 +125,17 @@ def train_on(
             scored.results[PRIOR_ON_TEST] = beside
         used = Used(labels, items, subsets, skipped, faces)
         made = Made(spec, fitted, scored, judged)
-        config = run_config(cfg, used, made, started, final)
-        config["reader"] = read
+        config = run_config(cfg, used, made, started, final, read)
         write_run(run, config, used, made)
     run = final
     comparison = compare.compare(run, config, scored.results)
     point_latest(run)
-    epochs_run = config["epochs_run"]
+    epochs_run = config.epochs_run
     n_train = len(subsets["train"]) * epochs_run
     return TrainResult(
         run=str(run),
         labels=labels,
-        counts=config["counts"],
+        counts=config.counts,
         skipped=dict(skipped),
         epochs_run=epochs_run,
         seconds=round(seconds, 1),
@@ -146,12 +146,12 @@ def train_on(
         evidence=judged.evidence,
         vs_prior=compare.delta(scored.results["test"], beside) if beside else None,
         vs_prior_within_noise=compare.within_noise(scored.results["test"], beside) if beside else None,
-        fine_tune=config["fine_tune"],
+        fine_tune=config.fine_tune,
     )
 
 
 def _beside_prior(
-    cfg: TrainConfig, labels: list[str], test: list[data.Item], faces: dict | None
+    cfg: TrainConfig, labels: list[str], test: list[data.Item], faces: FaceCut | None
 ) -> dict | None:
     """A face run's test crops read by the prior alone, at its own threshold: the figure that
     says whether training on this data helped at all (on new photos it often does not)."""
@@ -162,7 +162,7 @@ def _beside_prior(
     index = data.class_index(labels)
     scores = score_items(prior.load_model(), spec, test, index, cfg)
     truth = np.array([index[i.label] for i in test])
-    return metrics.summarise(truth, scores, prior.config["threshold"], labels)
+    return metrics.summarise(truth, scores, prior.config.threshold, labels)
 
 
 def _subsets(items: list[data.Item], assignment: dict[str, str]) -> dict[str, list[data.Item]]:

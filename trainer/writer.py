@@ -4,8 +4,6 @@ metrics.json and the report's pictures."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import platform
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -15,10 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from happysad.common import tables
+from happysad.faces.crops import FaceCut
 from trainer import data, metrics, models, report
 from trainer.config import TrainConfig
 from trainer.evidence import Judged
 from trainer.fitting import Fitted, Scored, fine_tune_of
+from trainer.record import Metrics, RunConfig, relative_to_run
 from trainer.spec import ModelSpec, faces_setting
 
 
@@ -38,7 +38,7 @@ class Used:
     items: list[data.Item]
     subsets: dict[str, list[data.Item]]
     skipped: Counter[str]
-    faces: dict | None
+    faces: FaceCut | None
 
 
 @dataclass(frozen=True)
@@ -51,64 +51,65 @@ class Made:
     judged: Judged
 
 
-def write_run(run: Path, config: dict, used: Used, made: Made) -> None:
+def write_run(run: Path, config: RunConfig, used: Used, made: Made) -> None:
     """model.keras, config.json, metrics.json and the pictures, in the run's staging folder."""
     made.fitted.model.save(run / "model.keras")
-    (run / "config.json").write_text(json.dumps(config, indent=2))
-    (run / "metrics.json").write_text(json.dumps(made.scored.results, indent=2))
+    config.write(run)
+    Metrics(made.scored.results).write(run)
     _report_pictures(run, used, made)
 
 
-def run_config(cfg: TrainConfig, used: Used, made: Made, started: datetime, final: Path) -> dict:
+def run_config(
+    cfg: TrainConfig, used: Used, made: Made, started: datetime, final: Path, reader: dict | None
+) -> RunConfig:
     """config.json: everything predict needs, and everything that says how the run was made."""
-    import keras
-    import tensorflow as tf
-
     spec, fitted, scored, judged = made.spec, made.fitted, made.scored, made.judged
     source = spec.source
-    return {
-        "labels": used.labels,
-        "image_size": spec.image_size,
-        "color_mode": spec.color_mode,
-        "channels": spec.channels,
-        "shape_from": spec.chosen_by,
-        "rescale": 1 / 255,
-        "threshold": scored.threshold,
-        "threshold_from": scored.threshold_from,
-        "flip_tta": spec.arch in models.AUGMENTED,
-        "augmentation": fitted.augmentation,
-        "weight_average": fitted.averaged,
-        "precision_policy": fitted.policy,
-        "arch": spec.arch,
-        "init": {"run": str(source.path), "layers_copied": fitted.layers_copied} if source else None,
-        "seed": cfg.seed,
-        "data_dir": str(cfg.data_dir.resolve()),
-        "data_dir_from_run": os.path.relpath(cfg.data_dir.resolve(), final.resolve()),  # see run.data_dir_of
-        "test_dir": str(cfg.test_dir.resolve()) if cfg.test_dir else None,
-        "data_fingerprint": fingerprint(used.items),
-        "faces": faces_setting(used.faces, spec),
-        "counts": {n: len(s) for n, s in used.subsets.items()},
-        "skipped": dict(used.skipped),
-        "epochs": cfg.epochs,
-        "epochs_run": len(fitted.history.get("loss", [])),
-        "fine_tune": fine_tune_of(cfg, spec),
-        "batch_size": cfg.batch_size,
-        "learning_rate": fitted.learning_rate,
-        "cross_fit": cfg.cross_fit,
-        "created": started.isoformat(timespec="seconds"),
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "python": platform.python_version(),
-        },
-        "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
-        "label_cleaning": {
+    return RunConfig(
+        labels=used.labels,
+        image_size=spec.image_size,
+        color_mode=spec.color_mode,
+        threshold=scored.threshold,
+        arch=spec.arch,
+        threshold_from=scored.threshold_from,
+        flip_tta=spec.arch in models.AUGMENTED,
+        faces=faces_setting(used.faces, spec),
+        data_dir=str(cfg.data_dir.resolve()),
+        data_dir_from_run=relative_to_run(cfg.data_dir, final),
+        test_dir=str(cfg.test_dir.resolve()) if cfg.test_dir else None,
+        data_fingerprint=fingerprint(used.items),
+        shape_from=spec.chosen_by,
+        augmentation=fitted.augmentation,
+        weight_average=fitted.averaged,
+        precision_policy=fitted.policy,
+        init={"run": str(source.path), "layers_copied": fitted.layers_copied} if source else None,
+        seed=cfg.seed,
+        counts={n: len(s) for n, s in used.subsets.items()},
+        skipped=dict(used.skipped),
+        epochs=cfg.epochs,
+        epochs_run=len(fitted.history.get("loss", [])),
+        fine_tune=fine_tune_of(cfg, spec),
+        batch_size=cfg.batch_size,
+        learning_rate=fitted.learning_rate,
+        cross_fit=cfg.cross_fit,
+        created=started.isoformat(timespec="seconds"),
+        versions=versions(),
+        train_config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        label_cleaning={
             "evidence": judged.evidence,
             "on": judged.cleaned,
             "left_out": len(judged.left_out),
             "out_of_fold": tables.OUT_OF_FOLD if judged.evidence == "out_of_fold" else None,
         },
-    }
+        reader=reader,
+    )
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()}
 
 
 def _report_pictures(run: Path, used: Used, made: Made) -> None:

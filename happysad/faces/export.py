@@ -6,13 +6,12 @@ Two commands write one: `curate export --faces` (boxes from `curate faces`) and 
 picture export (boxes from an earlier face export of the same pictures, else found then). The
 trainer and `predict` read it back the same way whoever wrote it.
 
-    >>> rows = write(building, pictures, how={"detector": "mtcnn:min20", "margin": 0.2, "min_face": 24})
+    >>> rows = write(building, pictures, how=FaceCut("mtcnn:min20", margin=0.2, min_face=24))
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from happysad.common import tables
 from happysad.common.images import ImageRejected
 from happysad.faces import crops
 from happysad.faces.batch import Found, detect_files
+from happysad.faces.crops import FaceCut, read_cut, write_cut
 from happysad.faces.detectors.base import Detector, Face
 from happysad.faces.images import open_upright
 
@@ -37,16 +37,10 @@ class Picture:
     faces: list[Face]
 
 
-def settings(folder: Path) -> dict | None:
-    """How a face export's crops were cut (faces.json); None when `folder` is not one."""
-    how = folder / crops.SETTINGS
-    return json.loads(how.read_text()) if how.is_file() else None
-
-
-def known_faces(folder: Path, how: dict) -> dict[str, list[Face]]:
+def known_faces(folder: Path, how: FaceCut) -> dict[str, list[Face]]:
     """image sha256 → its big-enough faces, for every picture the face export in `folder`
     searched with the same detector, margin and minimum size; {} otherwise."""
-    if settings(folder) != how:
+    if read_cut(folder) != how:
         return {}
     found: dict[str, list[Face]] = {r.image_sha256: [] for r in tables.read_searched(folder)}
     for row in tables.read_manifest(folder) or []:
@@ -83,7 +77,7 @@ def find(
 
 
 def write(
-    building: Path, pictures: Iterable[Picture], how: dict, left_out: Counter[str]
+    building: Path, pictures: Iterable[Picture], how: FaceCut, left_out: Counter[str]
 ) -> list[tables.Exported]:
     """Cut every big-enough face into `building`/<label>/<stem>.face<k>.jpg and write the three
     tables; a picture that cannot be read or has no face is counted in `left_out` by reason."""
@@ -95,11 +89,11 @@ def write(
         searched.append(tables.Searched(picture.image, picture.row.sha256, picture.row.label, len(cut)))
     tables.write_manifest(building, rows, faces=True)
     tables.write_searched(building, searched)
-    (building / crops.SETTINGS).write_text(json.dumps(how, indent=2))
+    write_cut(building, how)
     return rows
 
 
-def _cut(building: Path, picture: Picture, how: dict, left_out: Counter[str]) -> list[tables.Exported]:
+def _cut(building: Path, picture: Picture, how: FaceCut, left_out: Counter[str]) -> list[tables.Exported]:
     if not picture.faces:
         left_out["no face found"] += 1
         return []
@@ -112,13 +106,20 @@ def _cut(building: Path, picture: Picture, how: dict, left_out: Counter[str]) ->
     out = []
     for k, (face, piece) in enumerate(crops.cuts(img, picture.faces, how)):
         if piece is None:
-            left_out[f"face smaller than {how['min_face']} px"] += 1
+            left_out[f"face smaller than {how.min_face} px"] += 1
             continue
         jpeg = crops.jpeg(piece)
         target = building / f"{stem}.face{k}.jpg"  # written as they are cut, so memory stays flat
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(jpeg)
-        source = {"image": picture.image, "image_sha256": picture.row.sha256, "box": crops.box_text(face)}
-        digest = hashlib.sha256(jpeg).hexdigest()
-        out.append(replace(picture.row, path=str(target.relative_to(building)), sha256=digest, **source))
+        out.append(
+            replace(
+                picture.row,
+                path=str(target.relative_to(building)),
+                sha256=hashlib.sha256(jpeg).hexdigest(),
+                image=picture.image,
+                image_sha256=picture.row.sha256,
+                box=crops.box_text(face),
+            )
+        )
     return out
