@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from happysad.common import json_files
 from happysad.common.errors import HappysadError
 from happysad.faces import crops
 from happysad.faces.crops import FaceCut, read_cut, write_cut
@@ -74,9 +75,9 @@ def test_a_face_cut_reads_back_and_a_broken_faces_json_is_one_line(tmp_path):
 
 def test_the_examples_in_the_docstrings_hold():
     here = os.getcwd()
-    os.chdir(ROOT)  # record's example opens trainer/prior
+    os.chdir(ROOT)  # the examples open trainer/prior
     try:
-        for module in (record, crops):
+        for module in (record, crops, json_files):
             assert doctest.testmod(module).failed == 0, module.__name__
     finally:
         os.chdir(here)

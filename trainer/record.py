@@ -18,7 +18,8 @@ from pathlib import Path
 from types import NoneType
 from typing import get_args, get_type_hints
 
-from happysad.common.errors import HappysadError, first_line
+from happysad.common.errors import HappysadError
+from happysad.common.json_files import read_object
 from happysad.common.labels import is_label
 from happysad.faces.crops import FaceCut
 from trainer.data import COLOR_MODES, MAX_IMAGE_SIZE, channels_of
@@ -103,17 +104,8 @@ class RunConfig:
 
 
 def read_json(path: Path, what: str) -> dict:
-    """A run file's JSON object; DataError when it is too large, unreadable, nested past what
-    the parser can follow, or not an object."""
-    try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise DataError(f"{path} is not {what} (over {MAX_RECORD_BYTES} bytes)")
-        value = json.loads(path.read_text())
-    except (ValueError, OSError, RecursionError) as exc:  # RecursionError: JSON nested too deep
-        raise DataError(f"{path} is unreadable ({first_line(exc)})") from None
-    if not isinstance(value, dict):
-        raise DataError(f"{path} is not {what} (a JSON {type(value).__name__}, not an object)")
-    return value
+    """A run file's JSON object; DataError when it cannot be one (json_files.read_object)."""
+    return read_object(path, what, MAX_RECORD_BYTES, DataError)
 
 
 def _invalid(settings: dict) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from happysad.common.errors import HappysadError
+from happysad.common.json_files import read_object
 from happysad.faces.detectors import DETECTORS, Detector, Face, from_setting
 
 MARGIN = 0.2  # of the box's longer side, on each side: FER2013-like framing (brow to chin)
@@ -76,12 +77,7 @@ def read_cut(folder: Path) -> FaceCut | None:
     how = folder / SETTINGS
     if not how.is_file():
         return None
-    try:
-        if how.stat().st_size > MAX_SETTINGS_BYTES:
-            raise HappysadError(f"{how}: not a face cut (over {MAX_SETTINGS_BYTES} bytes)")
-        return FaceCut.of(json.loads(how.read_text()), str(how))
-    except (ValueError, OSError, RecursionError) as exc:
-        raise HappysadError(f"{how} is unreadable ({type(exc).__name__})") from None
+    return FaceCut.of(read_object(how, "a face cut", MAX_SETTINGS_BYTES), str(how))
 
 
 def write_cut(folder: Path, how: FaceCut) -> None:
