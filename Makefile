@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser demo test lint docs notebook-html bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,17 @@ browser: install
 demo: browser
 	$(BIN)/python scripts/demo.py
 
+# The documentation site (MkDocs Material) into site/; --strict: a broken link, a page left out
+# of the nav, a command or docstring reference that no longer loads is an error.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# The tutorial notebook executed with its own figures and rendered for docs/ (about 4 min).
+notebook-html: browser
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=1800 \
+		--CoalesceStreamsPreprocessor.enabled=True \
+		--output-dir docs/notebook notebooks/happy-vs-sad.ipynb
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,7 +47,7 @@ lint: install
 # fixtures (the demo run, a trained model) are built once; files go out in collection order, the
 # demo's first (tests/conftest.py), not largest-first. The demo's fixture: about 3 min on a
 # 2-core AVX2-only AMD EPYC (faces read, the prior kept; 13.5 min when it trained whole-frame).
-test: browser lint
+test: browser lint docs
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
 
 # Benchmarks compare against other tools; those live in their own env to keep ours clean.
@@ -63,4 +74,4 @@ bench: install .venv-bench/.installed .venv-fer/.installed
 	$(BIN)/python bench/serve_throughput.py
 
 clean:
-	rm -rf $(VENV) .venv-bench .venv-fer demo-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench .venv-fer demo-data site .pytest_cache .ruff_cache

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from collector import api
+from collector.api import Search
 from collector.cli_options import (
     AllowPrivateOpt,
     BrowserPathOpt,
@@ -34,11 +33,10 @@ from collector.cli_options import (
 )
 from collector.downloader import DownloadSettings
 from collector.engines import DEFAULT_ENGINE
-from collector.errors import CollectError
-from collector.job import candidate_list, collect
+from collector.errors import CollectStopped
 from collector.pipeline import Job, Summary
-from happysad.common.cli import DataOpt, JsonOpt, err, one_line_errors
-from happysad.common.labels import check_label, slugify
+from happysad.common.cli import DataOpt, JsonOpt, one_line_errors
+from happysad.common.jsonable import plain
 from happysad.common.workspace import resolve_data_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
@@ -56,7 +54,7 @@ def _table(summary: Summary) -> Table:
     return table
 
 
-@app.command(help="Search for QUERY, download the images, record every candidate's fate.")
+@app.command("collect", help="Search for QUERY, download the images, record every candidate's fate.")
 @one_line_errors("collect", on_interrupt="interrupted; run the same command again to resume")
 def main_command(
     query: QueryArg,
@@ -80,9 +78,7 @@ def main_command(
     retry_failed: RetryFailedOpt = False,
     allow_private: AllowPrivateOpt = False,
 ) -> None:
-    chosen_label = label if label is not None else slugify(query)
-    check_label(chosen_label)
-    job = Job(query, chosen_label, engine.value, limit, min_size, min_size, retry_failed)
+    search = Search(query, label, engine.value, limit, endpoint, browser_path)
     settings = DownloadSettings(
         concurrency=concurrency,
         per_host=per_host,
@@ -97,65 +93,30 @@ def main_command(
         allow_private=allow_private,
     )
     if urls_only is not None:
-        count, stopped = asyncio.run(candidate_list(job, urls_only, settings, endpoint, browser_path))
-        result = {
-            "query": query,
-            "label": chosen_label,
-            "engine": engine.value,
-            "candidates": count,
-            "path": str(urls_only),
-            "stopped": stopped,
-        }
-        note = f" (the search stopped early: {stopped})" if stopped else ""
-        print(json.dumps(result) if json_out else f"wrote {count} candidates to {urls_only}{note}")
+        listed = api.candidates(urls_only, search, settings)
+        note = f" (the search stopped early: {listed.stopped})" if listed.stopped else ""
+        print(
+            json.dumps(plain(listed))
+            if json_out
+            else f"wrote {listed.candidates} candidates to {urls_only}{note}"
+        )
         return
     data_dir = resolve_data_dir(data, create=True)
-    show_progress = not json_out and err.is_terminal
-    summary = _run(job, data_dir, settings, endpoint, browser_path, show_progress)
+    try:
+        summary = api.collect(
+            data_dir, search, settings, min_size, retry_failed, progress=False if json_out else None
+        )
+    except CollectStopped as stopped:
+        _show(stopped.summary, json_out)
+        raise
+    _show(summary, json_out)
+
+
+def _show(summary: Summary, json_out: bool) -> None:
     if json_out:
         print(json.dumps(summary.as_dict()))
     elif summary.found or summary.resumed or summary.skipped:  # else the error line says it all
         Console().print(_table(summary))
-    if summary.error:
-        raise CollectError(summary.error)
-
-
-def _run(
-    job: Job,
-    data_dir: Path,
-    settings: DownloadSettings,
-    endpoint: str | None,
-    browser_path: str | None,
-    show_progress: bool,
-) -> Summary:
-    if not show_progress:
-        return asyncio.run(collect(job, data_dir, settings, endpoint, browser_path))
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(
-            "found {task.fields[found]} · dup {task.fields[duplicate]} · "
-            "filtered {task.fields[filtered]} · failed {task.fields[failed]}"
-        ),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
-    with progress:
-        task = progress.add_task(job.label, total=job.limit, found=0, duplicate=0, filtered=0, failed=0)
-
-        def update(s: Summary) -> None:
-            progress.update(
-                task,
-                completed=s.ok,
-                found=s.found + s.resumed,
-                duplicate=s.duplicate,
-                filtered=s.filtered,
-                failed=s.failed,
-            )
-
-        return asyncio.run(collect(job, data_dir, settings, endpoint, browser_path, update))
 
 
 def main() -> None:

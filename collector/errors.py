@@ -17,3 +17,11 @@ class EngineBlocked(CollectError):
 
 class EngineError(CollectError):
     """The engine's page could not be loaded or parsed."""
+
+
+class CollectStopped(CollectError):
+    """The job stopped early (the engine blocked, the disk filled); `summary` says what was done."""
+
+    def __init__(self, summary) -> None:
+        super().__init__(summary.error)
+        self.summary = summary

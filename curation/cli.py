@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
-from types import ModuleType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from curation import assist, database, decisions, face_scan, grouping
-from curation import dedupe as dedupe_lib
-from curation import export as export_lib
+from curation import api, assist, database, face_scan, grouping
 from curation import review as review_lib
-from curation import scan as scan_lib
-from curation.catalog import Catalog
-from curation.importer import import_tree
 from happysad.common.cli import DataOpt, JsonOpt, choices, err, one_line_errors, out
-from happysad.common.tf_runtime import quiet_tensorflow
-from happysad.common.workspace import CURATED, CURATED_FACES, DATASET_KEY, exclusive, resolve_data_dir
+from happysad.common.jsonable import plain
+from happysad.common.workspace import resolve_data_dir
 from happysad.faces import crops, detectors
-
-T = TypeVar("T")
 
 Detector = choices("Detector", detectors.DETECTORS)
 guarded = one_line_errors("curate", lost_database=database.lost)
@@ -49,6 +38,11 @@ def _emit(as_json: bool, payload: dict[str, Any], table: Table) -> None:
         out.print(table)
 
 
+def _progress(as_json: bool) -> bool | None:
+    """No bars beside one JSON value; else where someone watches."""
+    return False if as_json else None
+
+
 def _suspects(report: assist.AssistReport) -> Table:
     table = Table(title=f"likely mislabelled (model {report.run})", title_justify="left")
     for column in ("image", "label", "evidence says", "confidence", "label issue", "evidence", "run split"):
@@ -66,36 +60,6 @@ def _suspects(report: assist.AssistReport) -> Table:
     return table
 
 
-def _with_progress(name: str, quiet: bool, job: Callable[..., T]) -> T:
-    """Run job(on_start=, on_progress=) under a progress bar on stderr (none for --json or pipes)."""
-    if quiet or not err.is_terminal:
-        return job()
-    columns = (TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err) as progress:
-        task = progress.add_task(name, total=0)
-        return job(
-            on_start=lambda n: progress.update(task, total=n),
-            on_progress=lambda n: progress.advance(task, n),
-        )
-
-
-def _scan(catalog: Catalog, min_size: int | None, quiet: bool) -> scan_lib.ScanReport:
-    return _with_progress("scan", quiet, lambda **bar: scan_lib.scan_workspace(catalog, min_size, **bar))
-
-
-def _sync(catalog: Catalog, quiet: bool) -> tuple[ModuleType, review_lib.SyncReport]:
-    """Scan what is new, regroup, and mirror the workspace into the FiftyOne dataset: one
-    process at a time per workspace (a second review waits for the first's sync)."""
-    with exclusive(catalog.data_dir, "review-sync", wait=True):
-        _scan(catalog, None, quiet)
-        threshold = int(catalog.get_meta("deduped") or grouping.THRESHOLD)
-        dedupe_lib.dedupe(catalog, threshold)
-        fo = database.fiftyone()
-        report = review_lib.sync(fo, catalog)
-        assist.discard_unfinished(fo.load_dataset(report.dataset))
-    return fo, report
-
-
 @app.command("import", help="Copy a folder tree (label = sub-folder name) into the workspace.")
 @guarded
 def import_(
@@ -103,15 +67,14 @@ def import_(
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    with Catalog(resolve_data_dir(data, create=True)) as catalog:
-        report = import_tree(source, catalog)
+    report = api.import_folder(resolve_data_dir(data, create=True), source)
     rows = [(f"added {label}", n) for label, n in sorted(report.per_label.items())]
     rows += [
         ("already in the workspace", report.known),
         ("files outside label folders (ignored)", len(report.ignored)),
         ("skipped (unreadable, too large, links out)", len(report.skipped)),
     ]
-    _emit(as_json, asdict(report), _table(f"import {source}", rows))
+    _emit(as_json, plain(report), _table(f"import {source}", rows))
 
 
 @app.command(help="Decode every new image fully; flag corrupt, non-image, small, animated files and bombs.")
@@ -128,15 +91,14 @@ def scan(
         ),
     ] = None,
 ) -> None:
-    with Catalog(resolve_data_dir(data)) as catalog:
-        report = _scan(catalog, min_size, as_json)
+    report = api.scan(resolve_data_dir(data), min_size, _progress(as_json))
     rows = [
         ("new from collect", report.new_from_collect),
         ("scanned", report.scanned),
         (f"small below, px (from the {report.min_size_from})", report.min_size),
     ]
     rows += [(f"flagged {flag}", n) for flag, n in report.flags.most_common()]
-    _emit(as_json, {**asdict(report), "flags": dict(report.flags)}, _table("scan", rows))
+    _emit(as_json, plain(report), _table("scan", rows))
 
 
 @app.command(help="Group exact and near duplicates (perceptual hashes); flag cross-label conflicts.")
@@ -151,9 +113,7 @@ def dedupe(
         int | None, typer.Option("--min-size", min=1, help="Used when scanning new files first.")
     ] = None,
 ) -> None:
-    with Catalog(resolve_data_dir(data)) as catalog:
-        _scan(catalog, min_size, as_json)
-        report = dedupe_lib.dedupe(catalog, threshold)
+    report = api.dedupe(resolve_data_dir(data), threshold, min_size, _progress(as_json))
     rows = [
         ("images compared", report.images),
         ("exact-duplicate groups", report.exact_groups),
@@ -161,7 +121,7 @@ def dedupe(
         ("label conflicts", len(report.conflicts)),
         ("duplicates that export drops", report.to_drop),
     ]
-    _emit(as_json, asdict(report), _table(f"dedupe (threshold {threshold})", rows))
+    _emit(as_json, plain(report), _table(f"dedupe (threshold {threshold})", rows))
 
 
 @app.command(help="Build or update the FiftyOne dataset and open the App for label review.")
@@ -197,19 +157,16 @@ def review(
         ),
     ] = None,
 ) -> None:
-    with Catalog(resolve_data_dir(data)) as catalog:
-        fo, report = _sync(catalog, as_json)
+    report = api.review(resolve_data_dir(data), predictions, top, faces, _progress(as_json))
     rows = [
         ("samples", report.samples),
         ("added", report.added),
         ("updated", report.updated),
         ("open conflicts", report.conflicts),
     ]
-    payload = asdict(report)
-    if predictions is not None:
-        quiet_tensorflow()
-        assisted = assist.attach(fo, report.dataset, predictions, top, faces)
-        payload["predictions"] = asdict(assisted)
+    payload = {k: v for k, v in plain(report).items() if k != "predictions" or v is not None}
+    assisted = report.predictions
+    if assisted is not None:
         rows += [
             ("predicted", assisted.predicted),
             ("unreadable for the model", assisted.unreadable),
@@ -221,11 +178,11 @@ def review(
             for name, n in sorted(assisted.evidence.items())
         ]
     _emit(as_json, payload, _table(f"FiftyOne dataset {report.dataset}", rows))
-    if predictions is not None and not as_json:
+    if assisted is not None and not as_json:
         out.print(_suspects(assisted))
     if no_app:
         return
-    session = review_lib.launch(fo, report.dataset, port, open_browser=not no_browser)
+    session = api.launch_app(report.dataset, port, open_browser=not no_browser)
     views = [*review_lib.VIEWS, *(assist.VIEWS if predictions else ())]
     err.print(f"FiftyOne App at {session.url} (saved views: {', '.join(views)}); Ctrl-C to stop")
     with contextlib.suppress(KeyboardInterrupt):
@@ -248,14 +205,7 @@ def faces(
         int, typer.Option("--workers", min=1, help="Images searched at once.")
     ] = face_scan.WORKERS,
 ) -> None:
-    quiet_tensorflow()
-    with Catalog(resolve_data_dir(data)) as catalog:
-        _scan(catalog, None, as_json)
-        finder = detectors.get(detector.value, min_detect)
-        report = _with_progress(
-            "faces", as_json, lambda **bar: face_scan.find_faces(catalog, finder, workers, **bar)
-        )
-        _, synced = _sync(catalog, True)
+    report = api.find_faces(resolve_data_dir(data), detector.value, min_detect, workers, _progress(as_json))
     rows = [
         ("kept images", report.images),
         ("searched now", report.searched),
@@ -265,7 +215,7 @@ def faces(
         ("faces", report.faces),
         ("unreadable", report.unreadable),
     ]
-    payload = {**asdict(report), "no_face_rate": report.no_face_rate, "dataset": synced.dataset}
+    payload = {**plain(report), "no_face_rate": report.no_face_rate}
     _emit(as_json, payload, _table(f"faces ({report.detector})", rows))
 
 
@@ -294,28 +244,18 @@ def export(
         typer.Option("--allow-empty", help="Replace an earlier export even when nothing is left to export."),
     ] = False,
 ) -> None:
-    data_dir = resolve_data_dir(data)
-    with Catalog(data_dir) as catalog:
-        name = catalog.get_meta(DATASET_KEY)
-        reviewed = decisions.read(database.fiftyone(), name, data_dir) if name else {}
-        if faces:
-            target = out_dir or data_dir / CURATED_FACES
-            report = export_lib.export_faces(catalog, target, reviewed, margin, min_face, allow_empty)
-        else:
-            report = export_lib.export(catalog, out_dir or data_dir / CURATED, reviewed, allow_empty)
+    report = api.export(resolve_data_dir(data), out_dir, faces, margin, min_face, allow_empty)
     rows = [(f"exported {label}", n) for label, n in sorted(report.per_label.items())]
     rows += [(f"left out: {why}", n) for why, n in report.left_out.most_common()]
     rows.append(("stale files removed", report.removed))
-    payload = {**asdict(report), "per_label": dict(report.per_label), "left_out": dict(report.left_out)}
+    payload = plain(report)
     _emit(as_json, payload, _table(f"export → {report.out}", rows))
 
 
 @app.command(help="Counts per label and flag, duplicate groups, conflicts, pending review.")
 @guarded
 def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    with Catalog(resolve_data_dir(data)) as catalog:
-        catalog.sync_collection()
-        payload = catalog.status()
+    payload = api.status(resolve_data_dir(data))
     rows = [(f"label {k}", v) for k, v in payload["labels"].items()]
     rows += [(f"flag {k}", v) for k, v in payload["flags"].items()]
     keys = ("images", "unscanned", "groups", "conflicts", "searched_for_faces", "no_face")

@@ -29,6 +29,7 @@ class FacesReport:
     no_face: int
     faces: int
     unreadable: int
+    dataset: str | None = None  # the FiftyOne dataset the boxes went to
 
     @property
     def no_face_rate(self) -> float:

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> dict:
         *(("--image-size", str(args.image_size)) if args.image_size else ()),
         *(("--arch", args.arch) if args.arch else ()),
     ]
-    # the pictures are read by their faces and the prior is kept (README, Faces); three models
+    # the pictures are read by their faces and the prior is kept (docs/faces.md); three models
     # fine-tuned from it on three folds judge every label without having seen it, which leads
     # the review below (--clean-labels would leave the disputed out of a training that keeping
     # the prior does not do)

@@ -29,7 +29,7 @@ SHARED = ROOT.parent / "shared" / "datasets" / "fer2013-happy-sad"
 # The whole schedule runs (patience = epochs) and the weights of the epoch with the lowest
 # validation loss are kept. Measured: that was epoch 27, and FER2013 validation accuracy 0.935
 # whether training stopped early (at 33) or ran all 45 epochs: the low-rate tail overfits.
-# Tried and not shipped (README, Benchmarks, "A stronger prior?"): strong augmentation, wider
+# Tried and not shipped (docs/benchmarks.md, "A stronger prior?"): strong augmentation, wider
 # blocks, distillation from three models' mean (0.940 on FER2013, but worse on both scrapes),
 # ensembles and shifted views. The recipe is not what holds it at 0.935; the data is (half of
 # the train split: 0.919, a quarter: 0.900).

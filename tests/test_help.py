@@ -101,8 +101,10 @@ def test_no_command_is_owned_by_the_shell_or_a_common_tool(name):
 
 
 def _readme_lines(*commands: str) -> list[str]:
-    """The README's indented command lines that start with one of `commands`, as printed."""
-    lines = (ROOT / "README.md").read_text().splitlines()
+    """The documentation's indented command lines (the README and docs/*.md) that start with one
+    of `commands`, as printed."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    lines = [line for page in pages for line in page.read_text().splitlines()]
     return [line.strip() for line in lines if line.startswith("    ") and line.split()[0] in commands]
 
 

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from happysad.common.cli import DataOpt, JsonOpt, err, one_line_errors, out
-from happysad.common.tf_runtime import quiet_tensorflow
+from happysad.common.cli import DataOpt, JsonOpt, one_line_errors, out
+from happysad.common.jsonable import plain
 from happysad.common.workspace import CURATED, resolve_data_dir
-from trainer import data as data_lib
+from trainer import api, face_scoring
 from trainer import export as export_lib
-from trainer import face_scoring
-from trainer import predict as scoring
 from trainer import serve as serve_lib
 from trainer.cli_options import (
     ArchOpt,
@@ -39,10 +35,8 @@ from trainer.cli_options import (
 from trainer.cli_summary import metrics_table, print_train
 from trainer.config import TrainConfig
 from trainer.export import Format
-from trainer.run import PRIOR, open_run
-
-T = TypeVar("T")
-
+from trainer.predict import FACES
+from trainer.run import PRIOR
 
 train_app = typer.Typer(add_completion=False)
 
@@ -68,9 +62,6 @@ def train(
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    quiet_tensorflow()
-    from trainer.train import train as run_training
-
     source = data_dir or resolve_data_dir(data) / CURATED
     cfg = TrainConfig(
         source,
@@ -89,43 +80,11 @@ def train(
         fine_tune=fine_tune and fine_tune.value,
         whole_frame=whole_frame,
     )
-    result = run_training(cfg) if as_json or not err.is_terminal else _train_showing_progress(cfg)
+    result = api.train(cfg, progress=False if as_json else None)
     if as_json:
-        print(json.dumps(asdict(result)))
+        print(json.dumps(plain(result)))
         return
     print_train(result)
-
-
-def _train_showing_progress(cfg: TrainConfig):
-    """`train` with bars: faces searched (when it searches), cross-fit folds, epochs and their losses."""
-    from trainer.train import train as run_training
-
-    logs = TextColumn("{task.fields[logs]}")
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        logs,
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err) as progress:
-        search = progress.add_task("faces searched", total=None, logs="", visible=False)
-        folds = progress.add_task("cross-fit fold", total=cfg.cross_fit, logs="") if cfg.cross_fit else None
-        task = progress.add_task("epoch", total=cfg.epochs, logs="")
-
-        def show(epoch: int, total: int, logs: dict) -> None:
-            text = " ".join(
-                f"{k} {v:.3f}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")
-            )
-            progress.update(task, completed=epoch, logs=text)
-
-        def fold_done(fold: int, total: int) -> None:
-            progress.update(folds, completed=fold)
-
-        def searched(done: int, total: int) -> None:
-            progress.update(search, completed=done, total=total, visible=True)
-
-        return run_training(cfg, show, fold_done, searched)
 
 
 FacesOpt = Annotated[
@@ -162,11 +121,7 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     run_dir, data_dir = Path(_inside(data, str(run_dir))), Path(_inside(data, str(data_dir)))
-    quiet_tensorflow()
-    run = open_run(run_dir)
-    tree = [i.path for i in data_lib.list_tree(data_dir)] if data_dir.is_dir() else []
-    faces = face_scoring.reads_faces(run, faces, tree)
-    result = (face_scoring.evaluate_faces if faces else scoring.evaluate)(run, data_dir)
+    result = api.evaluate(api.load(run_dir), data_dir, faces)
     if as_json:
         print(json.dumps(result))
         return
@@ -174,7 +129,7 @@ def evaluate(
     if result["skipped"]:
         reasons = ", ".join(f"{why} {n}" for why, n in sorted(result["skipped"].items()))
         out.print(f"skipped {sum(result['skipped'].values())} unreadable ({reasons}): not scored")
-    if faces:
+    if result.get("read_by") == FACES:
         filed = ", ".join(f"{n} {label}" for label, n in result["abstained_filed_as"].items())
         out.print(
             f"read by faces: {result['coverage']:.0%} of the {result['images']} images scored; "
@@ -200,12 +155,10 @@ def predict(
     as_json: JsonOpt = False,
 ) -> None:
     run_dir, paths = Path(_inside(data, str(run_dir))), [_inside(data, p) for p in paths]
-    quiet_tensorflow()
-    run = open_run(run_dir)
-    faces = face_scoring.reads_faces(run, faces, [str(p) for p in scoring.expand(paths) if p.is_file()])
-    results = (face_scoring.predict_faces if faces else scoring.predict)(run, paths)
+    results = api.predict(api.load(run_dir), paths, faces)
+    faces = any(r.read_by == FACES for r in results)
     if as_json:
-        print(json.dumps([asdict(r) for r in results]))
+        print(json.dumps([plain(r) for r in results]))
         return
     table = Table(title=f"predictions of {run_dir}", title_justify="left")
     for column in ("image", "label", "probability", *(("faces",) if faces else ()), "note"):
@@ -226,8 +179,9 @@ export_model_app = typer.Typer(add_completion=False)
 
 
 @export_model_app.command(
+    "export-model",
     help="Write a run's model for other runtimes: a SavedModel that reads encoded images and "
-    "preprocesses them inside (TensorFlow Serving), or a .tflite of the classifier for phones."
+    "preprocesses them inside (TensorFlow Serving), or a .tflite of the classifier for phones.",
 )
 @one_line_errors("export-model")
 def export(
@@ -237,25 +191,12 @@ def export(
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    quiet_tensorflow()
-    run = open_run(Path(_inside(data, str(run_dir))))
-    files = export_lib.export(run, fmt, out_dir)
-    size = sum((out_dir / f).stat().st_size for f in files)
+    done = api.export_model(api.load(_inside(data, str(run_dir))), out_dir, fmt)
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "run": str(run.path),
-                    "format": fmt.value,
-                    "out": str(out_dir),
-                    "files": files,
-                    "bytes": size,
-                }
-            )
-        )
+        print(json.dumps(plain(done)))
         return
     out.print(
-        f"{fmt.value} of {run.path} → {out_dir} ({size / 1e6:.1f} MB; {export_lib.DESCRIPTION} says "
+        f"{done.format} of {done.run} → {out_dir} ({done.bytes / 1e6:.1f} MB; {export_lib.DESCRIPTION} says "
         "what goes in and out)"
     )
 
@@ -299,8 +240,7 @@ def serve(
 ) -> None:
     from trainer import serve_runner
 
-    quiet_tensorflow()
-    run = open_run(Path(_inside(data, str(run_dir))))
+    run = api.load(_inside(data, str(run_dir)))
     reading = face_scoring.reads_faces(run, faces, [])
     settings = serve_lib.Settings(max_bytes=max_bytes, queue=queue, read_timeout=timeout, max_wait=max_wait)
     application = serve_lib.app(serve_lib.Server(run, settings, reading))

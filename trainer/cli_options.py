@@ -84,7 +84,7 @@ FineTuneOpt = Annotated[
     typer.Option(
         "--fine-tune",
         help=f"How a run started from another's weights is fine-tuned (default: {finetune.FROM_PRIOR} "
-        f"from the prior, which no recipe beat on photos from another scrape (README, Faces); "
+        f"from the prior, which no recipe beat on photos from another scrape (docs/faces.md); "
         f"{finetune.FROM_RUN} from another run).",
     ),
 ]

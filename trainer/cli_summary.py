@@ -42,7 +42,7 @@ def print_train(result: TrainResult) -> None:
     if result.fine_tune == finetune.FROM_PRIOR and not result.epochs_run:
         out.print(
             "no fine-tuning recipe read photos from another scrape better than the prior alone "
-            "(README, Faces): the run is the prior; --fine-tune NAME fine-tunes anyway"
+            "(docs/faces.md): the run is the prior; --fine-tune NAME fine-tunes anyway"
         )
     if result.evidence:
         out.print(
@@ -71,5 +71,5 @@ def _print_reader(result: TrainResult) -> None:
     else:
         out.print(
             f"read by the whole frame: {result.reader_chosen}. On a held-back scrape of people photos "
-            "the whole-frame model read at chance (README, Benchmarks); the face reader is the default"
+            "the whole-frame model read at chance (docs/benchmarks.md); the face reader is the default"
         )

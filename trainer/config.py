@@ -3,12 +3,19 @@ options default to these)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from happysad.common.errors import UsageError
 
-NO_INIT = "none"  # --init none: from scratch, even on face crops
+NO_INIT = "none"
+PATHS = (
+    "data_dir",
+    "out",
+    "test_dir",
+    "init",
+)  # given as text from code, kept as Path  # --init none: from scratch, even on face crops
 
 
 @dataclass
@@ -38,3 +45,21 @@ class TrainConfig:
         """Checked here, so `train()` called from code is held to what the command line is."""
         if self.cross_fit == 1 or self.cross_fit < 0:
             raise UsageError("--cross-fit takes 0 (off) or at least 2 folds")
+
+    @classmethod
+    def of(cls, data_dir: str | Path, out: str | Path | None = None, **options: Any) -> TrainConfig:
+        """From code (`happysad.train`): an unknown option is a UsageError naming it, not a
+        TypeError, and folders may be given as text.
+
+        >>> TrainConfig.of("curated", epochs=5).epochs
+        5
+        >>> TrainConfig.of("curated", epoch=5)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        happysad.common.errors.UsageError: train has no option 'epoch' (it takes: out, arch, epochs, ...)
+        """
+        names = [f.name for f in fields(cls) if f.name != "data_dir"]
+        unknown = sorted(set(options) - set(names))
+        if unknown:
+            raise UsageError(f"train has no option {unknown[0]!r} (it takes: {', '.join(names)})")
+        given = {"data_dir": data_dir, "out": out, **options}
+        return cls(**{k: Path(v) if k in PATHS and v is not None else v for k, v in given.items()})

@@ -48,7 +48,7 @@ def compact(image_size: int, channels: int, n_classes: int):
     """The default: conv blocks with batch norm, global pooling, dropout; trained on augmented
     copies (AUGMENTED: in the input pipeline, where a shift is a cheap crop).
 
-    Sized for a 2-core CPU, where FER2013 at 48 px trains in a quarter of an hour (README,
+    Sized for a 2-core CPU, where FER2013 at 48 px trains in a quarter of an hour (docs/benchmarks.md,
     bench/train_benchmark.py). There it
     underfits rather than overfits (training accuracy still rising at the end), so on large
     sets augmentation is light (mirror, shifts): rotation, zoom and contrast cost accuracy per

@@ -12,21 +12,20 @@ import numpy as np
 from trainer.metrics import shown
 
 
-def _plt():
-    import matplotlib
+def _figure(figsize: tuple[float, float]):
+    """A figure of its own, not pyplot's: drawing a report leaves the caller's backend alone
+    (a notebook's inline plots keep working) and needs no display."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=figsize)
 
 
 def curves(history: dict[str, list[float]], out: Path) -> None:
-    plt = _plt()
     keys = [k for k in ("loss", "accuracy") if history.get(k)]
     if not keys:  # nothing was fitted (a run that keeps its starting model)
         return
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5))
+    fig = _figure(figsize=(5 * len(keys), 3.5))
+    axes = fig.subplots(1, len(keys))
     for ax, key in zip(np.atleast_1d(axes), keys, strict=True):
         ax.plot(history[key], label="train")
         if f"val_{key}" in history:
@@ -36,12 +35,11 @@ def curves(history: dict[str, list[float]], out: Path) -> None:
         ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=90)
-    plt.close(fig)
 
 
 def confusion(matrix: list[list[int]], labels: list[str], out: Path, title: str) -> None:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    fig = _figure(figsize=(3.8, 3.4))
+    ax = fig.subplots()
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(labels)), labels)
@@ -53,14 +51,13 @@ def confusion(matrix: list[list[int]], labels: list[str], out: Path, title: str)
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
-    plt.close(fig)
 
 
 def roc(y_true: np.ndarray, scores: np.ndarray, out: Path) -> None:
     from sklearn.metrics import roc_curve
 
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    fig = _figure(figsize=(3.8, 3.4))
+    ax = fig.subplots()
     if scores.ndim == 1 and len(set(y_true.tolist())) > 1:
         fpr, tpr, _ = roc_curve(y_true, scores)
         ax.plot(fpr, tpr)
@@ -70,7 +67,6 @@ def roc(y_true: np.ndarray, scores: np.ndarray, out: Path) -> None:
     ax.set_title("ROC (test)")
     fig.tight_layout()
     fig.savefig(out, dpi=90)
-    plt.close(fig)
 
 
 def _thumb(path: str) -> str:

@@ -37,14 +37,18 @@ def _is_workspace(folder: Path) -> bool:
     return any((folder / name).exists() for name in (COLLECTION, CURATION, ".workspace-id"))
 
 
+def chosen_data_dir(option: Path | None = None) -> Path:
+    """The workspace `--data` names, absolute, unchecked: else $HAPPYSAD_DATA, else ./data."""
+    return (option if option is not None else Path(os.environ.get(ENV_VAR) or DEFAULT)).expanduser().resolve()
+
+
 def resolve_data_dir(option: Path | None = None, create: bool = False) -> Path:
     """The absolute workspace directory; WorkspaceError (one line) when it cannot be used.
 
     Only the commands that bring images in (`collect`, `curate import`) create it: a typo in
     `--data` on any other command says the workspace does not exist instead of starting one.
     """
-    chosen = option if option is not None else Path(os.environ.get(ENV_VAR) or DEFAULT)
-    path = chosen.expanduser().resolve()
+    path = chosen_data_dir(option)
     for outer in path.parents:
         if path.is_relative_to(outer / RAW) and _is_workspace(outer):
             raise WorkspaceError(
