@@ -72,6 +72,7 @@ bench: install .venv-bench/.installed .venv-fer/.installed
 	$(BIN)/python bench/whole_frame.py
 	$(BIN)/python bench/faces_kfold.py --fer-python .venv-fer/bin/python
 	$(BIN)/python bench/serve_throughput.py
+	$(BIN)/python bench/planted_junk.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .venv-fer demo-data site .pytest_cache .ruff_cache

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from curation import face_map
 from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
+from curation.face_map import EMBEDDING, FaceMap
 from curation.review import FACES
 from happysad.common import tables
 from happysad.common.images import file_sha256
@@ -69,6 +71,7 @@ class AssistReport:
     evidence: dict[str, int] = field(default_factory=dict)
     suspects: list[Suspect] = field(default_factory=list)
     read_by: str = "whole_frame"  # the reader that gave the predictions: "faces" or "whole_frame"
+    face_map: FaceMap | None = None  # face runs: the faces laid out by similarity (curation.face_map)
 
 
 def _picture_digests(run: Run) -> dict[str, str]:
@@ -187,14 +190,17 @@ def weigh(
     return (evidence, source) if evidence is not None else (None, None)
 
 
-def _fields(fo: ModuleType, run: Run, dataset, results: list, prior_results: list, on_faces: bool):
+def _fields(
+    fo: ModuleType, run: Run, dataset, results: list, prior_results: list, embeddings: list[dict] | None
+):
     """Each field's value per sample id; `label_issue` from cleanlab over every image's evidence."""
     ids, digests, truths = dataset.values(["id", "sha256", "ground_truth.label"])
     in_run, oof = run_splits(run), out_of_fold(run)
     values: dict[str, dict] = {name: {} for name in FIELDS}
     judged: list[tuple[str, int, np.ndarray]] = []
-    for sample_id, digest, truth, result, other in zip(
-        ids, digests, truths, results, prior_results, strict=True
+    embeddings = embeddings if embeddings is not None else [None] * len(ids)
+    for sample_id, digest, truth, result, other, vectors in zip(
+        ids, digests, truths, results, prior_results, embeddings, strict=True
     ):
         ok = result.label is not None
         split = in_run.get(digest, "unseen") if ok else None
@@ -222,10 +228,15 @@ def _fields(fo: ModuleType, run: Run, dataset, results: list, prior_results: lis
             if truth in run.labels:
                 judged.append((sample_id, run.labels.index(truth), evidence))
         boxes = [
-            fo.Detection(label=f.label, bounding_box=f.box, confidence=f.probability)
+            fo.Detection(
+                label=f.label,
+                bounding_box=f.box,
+                confidence=f.probability,
+                **{EMBEDDING: vectors.get(tuple(f.box))} if vectors else {},
+            )
             for f in result.faces or []
         ]
-        values[FACE_PREDICTIONS][sample_id] = fo.Detections(detections=boxes) if on_faces else None
+        values[FACE_PREDICTIONS][sample_id] = fo.Detections(detections=boxes) if vectors is not None else None
     if len({given for _, given, _ in judged}) > 1:
         quality = label_quality(np.array([g for _, g, _ in judged]), np.stack([e for _, _, e in judged]))
         values[LABEL_ISSUE_FIELD].update(
@@ -281,7 +292,7 @@ def attach(
     """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
     `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
     from trainer.errors import DataError
-    from trainer.face_scoring import classify, reads_faces
+    from trainer.face_scoring import classify, embed, reads_faces
     from trainer.predict import FACES, WHOLE_FRAME, predict
     from trainer.run import PRIOR_DIR, open_run
 
@@ -303,9 +314,10 @@ def attach(
     # a face model's reading gets the prior's beside it: the prior never saw this data
     second = bool(run.config.faces) and not run.is_prior and prior.labels == run.labels
     prior_results = read(prior) if second else [None] * len(paths)
-    values = _fields(fo, run, dataset, results, prior_results, on_faces)
+    values = _fields(fo, run, dataset, results, prior_results, embed(prior, found) if on_faces else None)
     _write(dataset, run, values)
     ranked = _save_views(dataset, on_faces)
+    mapped = face_map.build(dataset, FACE_PREDICTIONS) if on_faces else None
     suspects = [
         Suspect(
             s.filepath,
@@ -322,4 +334,6 @@ def attach(
     sources = Counter(v for v in values[EVIDENCE_SOURCE].values() if v is not None)
     done = counts.total()
     reader = FACES if on_faces else WHOLE_FRAME
-    return AssistReport(str(run.path), done, len(paths) - done, dict(counts), dict(sources), suspects, reader)
+    return AssistReport(
+        str(run.path), done, len(paths) - done, dict(counts), dict(sources), suspects, reader, mapped
+    )

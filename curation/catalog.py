@@ -7,6 +7,7 @@ in the FiftyOne dataset (see review.py); export joins the two.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -17,6 +18,7 @@ from pathlib import Path
 from collector.manifest import stored_images
 from curation.grouping import Group, Member
 from curation.hashing import COLUMNS
+from curation.quality import Verdict
 from happysad.common import sqlite
 from happysad.common.workspace import CURATION, DATASET_KEY
 from happysad.faces.batch import Found
@@ -37,6 +39,7 @@ class ScanResult:
     flag: str | None = None
     reason: str | None = None
     hashes: dict[str, int] = field(default_factory=dict)
+    quality: dict[str, float | str] | None = None  # curation.quality.measure's raw properties
 
 
 SCHEMA = f"""
@@ -81,6 +84,17 @@ CREATE TABLE IF NOT EXISTS faces (
     x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
     score REAL,
     PRIMARY KEY (path, idx)
+);
+CREATE TABLE IF NOT EXISTS quality (
+    path TEXT PRIMARY KEY,
+    measured TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quality_issues (
+    path TEXT NOT NULL,
+    issue TEXT NOT NULL,
+    score REAL NOT NULL,
+    flagged INTEGER NOT NULL,
+    PRIMARY KEY (path, issue)
 );
 """
 
@@ -145,7 +159,7 @@ class Catalog:
             r[0] for r in self.db.execute("SELECT path FROM images WHERE scanned_at IS NULL ORDER BY path")
         ]
 
-    def save_scan(self, results: Iterable[ScanResult]) -> None:
+    def save_scan(self, results: list[ScanResult]) -> None:
         now = _now()
         with self.transaction():
             for r in results:
@@ -169,6 +183,47 @@ class Catalog:
                         r.path,
                     ),
                 )
+        self.save_measured({r.path: r.quality for r in results if r.quality is not None})
+
+    def unmeasured(self) -> list[str]:
+        """Decoded, unflagged images without quality properties (scanned by an older version)."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT path FROM images WHERE scanned_at IS NOT NULL AND flag IS NULL"
+                " AND path NOT IN (SELECT path FROM quality) ORDER BY path"
+            )
+        ]
+
+    def save_measured(self, measured: dict[str, dict[str, float | str]]) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO quality VALUES (?, ?)",
+                [(path, json.dumps(values, sort_keys=True)) for path, values in measured.items()],
+            )
+
+    def measured(self) -> dict[str, dict[str, float | str]]:
+        """path → its quality properties, for the decoded, unflagged images."""
+        rows = self.db.execute(
+            "SELECT q.path, q.measured FROM quality q JOIN images i ON i.path = q.path WHERE i.flag IS NULL"
+        )
+        return {path: json.loads(text) for path, text in rows}
+
+    def save_verdicts(self, verdicts: dict[str, list[Verdict]]) -> None:
+        """The workspace's quality issues, all of them anew (odd_size moves with the workspace)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM quality_issues")
+            self.db.executemany(
+                "INSERT INTO quality_issues VALUES (?, ?, ?, ?)",
+                [(path, v.issue, v.score, int(v.flagged)) for path, found in verdicts.items() for v in found],
+            )
+
+    def verdicts(self) -> dict[str, list[Verdict]]:
+        """path → its quality verdicts (scores and flags)."""
+        out: dict[str, list[Verdict]] = {}
+        for path, issue, score, flagged in self.db.execute("SELECT * FROM quality_issues ORDER BY path"):
+            out.setdefault(path, []).append(Verdict(issue, score, bool(flagged)))
+        return out
 
     def members(self) -> list[Member]:
         """Scanned images that decoded (they have hashes), for grouping."""
@@ -267,5 +322,8 @@ class Catalog:
             ).fetchone()[0],
             "searched_for_faces": one("SELECT COUNT(*) FROM face_scans").fetchone()[0],
             "no_face": one("SELECT COUNT(*) FROM face_scans WHERE faces=0 AND error IS NULL").fetchone()[0],
+            "quality": dict(
+                one("SELECT issue, COUNT(*) FROM quality_issues WHERE flagged=1 GROUP BY issue").fetchall()
+            ),
             "dataset": self.get_meta(DATASET_KEY),
         }

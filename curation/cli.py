@@ -98,6 +98,10 @@ def scan(
         (f"small below, px (from the {report.min_size_from})", report.min_size),
     ]
     rows += [(f"flagged {flag}", n) for flag, n in report.flags.most_common()]
+    rows += [
+        (f"looks {issue.replace('_', ' ')} (quality:{issue})", n) for issue, n in report.quality.most_common()
+    ]
+    rows.append(("looks like junk: left out of the export (tag keep to take it)", report.junk))
     _emit(as_json, plain(report), _table("scan", rows))
 
 
@@ -258,6 +262,7 @@ def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     payload = api.status(resolve_data_dir(data))
     rows = [(f"label {k}", v) for k, v in payload["labels"].items()]
     rows += [(f"flag {k}", v) for k, v in payload["flags"].items()]
+    rows += [(f"looks {k.replace('_', ' ')}", v) for k, v in payload["quality"].items()]
     keys = ("images", "unscanned", "groups", "conflicts", "searched_for_faces", "no_face")
     rows += [(k.replace("_", " "), payload[k]) for k in keys]
     rows.append(("to review (flagged or in a conflict)", payload["pending_review"]))

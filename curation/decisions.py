@@ -1,7 +1,8 @@
 """What reviewers decided in the FiftyOne App, and what follows for duplicate groups.
 
 A reviewer rejects an image by tagging it `reject`, and changes its label by editing
-its `ground_truth` classification (the App's Annotate tab). A duplicate group is a
+its `ground_truth` classification (the App's Annotate tab); a picture that only looks like
+junk (curation.quality) is let back into the export by tagging it `keep`. A duplicate group is a
 conflict while its non-rejected members carry more than one label.
 """
 
@@ -12,18 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from curation import quality
+
 REJECT = "reject"
+KEEP = "keep"  # a reviewer's word that a picture flagged as looking like junk is fine
 FLAG_TAGS = ("corrupt", "undecodable", "not_image", "bomb", "small", "animated", "missing")
 NO_FACE_TAG = "no_face"
 CONFLICT = "conflict"
 UNDECIDED = (CONFLICT, *FLAG_TAGS)  # kept out of the export until a reviewer decides
-MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", CONFLICT, NO_FACE_TAG})
+MACHINE_TAGS = frozenset({*FLAG_TAGS, "duplicate", "near_duplicate", CONFLICT, NO_FACE_TAG, *quality.TAGS})
 
 
 @dataclass(frozen=True)
 class Decision:
     label: str
     rejected: bool
+    kept: bool = False  # tagged `keep`: a junk-looking picture goes to the export after all
 
 
 def read(fo: ModuleType, name: str, data_dir: Path) -> dict[str, Decision]:
@@ -36,7 +41,7 @@ def read(fo: ModuleType, name: str, data_dir: Path) -> dict[str, Decision]:
     paths, labels, tags = dataset.values(["filepath", "ground_truth.label", "tags"])
     root = str(data_dir) + "/"
     return {
-        p.removeprefix(root): Decision(label, REJECT in (t or []))
+        p.removeprefix(root): Decision(label, REJECT in (t or []), KEEP in (t or []))
         for p, label, t in zip(paths, labels, tags, strict=True)
         if label is not None
     }

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation import decisions
+from curation import decisions, quality
 from curation.catalog import Catalog
 from curation.decisions import Decision
 from curation.errors import CurationError
@@ -72,6 +72,7 @@ class Chosen:
 def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[Chosen], Counter[str]]:
     """Which images go where; also why the others are left out."""
     rows = catalog.rows()
+    junk = {path: quality.junk_of(found) for path, found in catalog.verdicts().items()}
     conflicted = decisions.conflicted_groups(rows, reviewed)
     left_out: Counter[str] = Counter()
     candidates: dict[str, list] = {}
@@ -83,6 +84,8 @@ def plan(catalog: Catalog, reviewed: dict[str, Decision]) -> tuple[list[Chosen],
             left_out["not scanned"] += 1
         elif row["flag"]:
             left_out[f"flagged {row['flag']}"] += 1
+        elif junk.get(row["path"]) and not decision.kept:
+            left_out[f"looks like junk: {junk[row['path']][0]}"] += 1
         elif row["group_id"] in conflicted:
             left_out["label conflict"] += 1
         elif not is_label(decision.label):  # a reviewer's label becomes a folder name below

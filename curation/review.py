@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from curation import decisions
+from curation import decisions, quality
 from curation.catalog import Catalog
+from curation.quality import Verdict
 from happysad.common.workspace import DATASET_KEY, workspace_id
 from happysad.faces.detectors import Face
 
@@ -39,7 +40,11 @@ VIEWS = {
     "to review": "conflicts and flagged files nobody has rejected yet",
     "rejected": "what reviewers rejected",
     "no face": "pictures `curate faces` found no face in: logos, banners, clip art, turned heads",
+    "looks like junk": "what a reviewer looks at first: low information (blank tiles, banners, logos, "
+    "emoji), dark, light, blurry, odd aspect ratio; export leaves it out unless tagged keep",
+    "looks odd": "grayscale or unusually sized pictures: for looking at, exported as usual",
 }
+QUALITY = "quality"  # each issue's score, 0 (the issue at its worst) .. 1 (curation.quality)
 FACES = "faces"  # detections from `curate faces`
 
 
@@ -56,8 +61,11 @@ class SyncReport:
     conflicts: int
 
 
-def _machine_tags(row, conflicted: set[str], faces: dict[str, list[Face]]) -> set[str]:
+def _machine_tags(
+    row, conflicted: set[str], faces: dict[str, list[Face]], verdicts: dict[str, list[Verdict]]
+) -> set[str]:
     tags = {row["flag"]} if row["flag"] else set()
+    tags |= {quality.tag(v.issue) for v in verdicts.get(row["path"], []) if v.flagged}
     if faces.get(row["path"]) == []:
         tags.add(decisions.NO_FACE_TAG)
     if row["role"] in ("duplicate", "near_duplicate"):
@@ -119,16 +127,17 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
     conflicted = decisions.conflicted_groups(rows, known)
     existing = dict(zip(*dataset.values(["filepath", "id"]), strict=True))
     current_tags = dict(zip(*dataset.values(["id", "tags"]), strict=True))
-    faces = catalog.faces()
-    new, updates, tags = [], {f: {} for f in (*FIELDS, "phash", "dhash", FACES)}, {}
+    faces, verdicts = catalog.faces(), catalog.verdicts()
+    new, updates, tags = [], {f: {} for f in (*FIELDS, "phash", "dhash", FACES, QUALITY)}, {}
     for row in rows:
         filepath = str(catalog.data_dir / row["path"])
         facts = {f: row[f] for f in FIELDS} | {
             "phash": _hex(row["phash_full"]),
             "dhash": _hex(row["dhash_full"]),
             FACES: _detections(fo, faces.get(row["path"])),
+            QUALITY: {v.issue: v.score for v in verdicts[row["path"]]} if row["path"] in verdicts else None,
         }
-        machine = _machine_tags(row, conflicted, faces)
+        machine = _machine_tags(row, conflicted, faces, verdicts)
         sample_id = existing.get(filepath)
         if sample_id is None:
             sample = fo.Sample(filepath=filepath, tags=sorted(machine))
@@ -169,6 +178,8 @@ def _save_views(dataset) -> None:
         "to review": dataset.match_tags(list(decisions.UNDECIDED)).match_tags(decisions.REJECT, False),
         "rejected": dataset.match_tags(decisions.REJECT),
         "no face": dataset.match_tags(decisions.NO_FACE_TAG),
+        "looks like junk": dataset.match_tags(sorted(map(quality.tag, quality.JUNK))),
+        "looks odd": dataset.match_tags(sorted(map(quality.tag, quality.LOOK))),
     }
     for name, view in views.items():
         if dataset.has_saved_view(name) and dataset.load_saved_view(name) == view:

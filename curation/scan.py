@@ -3,7 +3,8 @@
 Flags (never deletions): not_image (HTML, SVG, unknown bytes), corrupt, bomb, small,
 animated, and undecodable: what Pillow reads and the trainer's decoder cannot (a JPEG cut
 before its end marker), found by that decoder (happysad.common.decoder.verdict), so export
-leaves it out.
+leaves it out. The pictures that decode are measured for quality issues in the same pass
+(curation.quality: low information, dark, light, blurry, odd aspect ratio or size, grayscale).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation import hashing
+from curation import hashing, quality
 from curation.catalog import Catalog, ScanResult
 from happysad.common.images import (
     NOT_IMAGE,
@@ -78,6 +79,7 @@ def scan_file(root: Path, relative: str) -> ScanResult:
         turned = upright(img)
         result.hashes = hashing.compute(turned)
         result.width, result.height = turned.size
+        result.quality = _measured(turned)
     except ImageRejected as exc:
         result.flag, result.reason = _flag_for(exc.reason), str(exc)
         return result
@@ -89,9 +91,29 @@ def scan_file(root: Path, relative: str) -> ScanResult:
     return result
 
 
-def _scan_batch(args: tuple[str, list[str]]) -> list[ScanResult]:
-    root, paths = args
-    return [scan_file(Path(root), p) for p in paths]
+def _measured(picture) -> dict[str, float | str] | None:
+    """Its quality properties; a picture they cannot be taken on is left unmeasured, not flagged."""
+    try:
+        return quality.measure(picture)
+    except Exception:  # an exotic mode the measures do not take: the scan goes on
+        return None
+
+
+def measure_file(root: Path, relative: str) -> ScanResult:
+    """The quality properties of a file scanned before they were taken (an older workspace)."""
+    result = ScanResult(relative)
+    try:
+        _, img = decode_image(read_image_file(root / relative))
+        result.quality = _measured(upright(img))
+    except (ImageRejected, OSError):
+        pass  # changed since its scan: the next full scan of it says so
+    return result
+
+
+def _scan_batch(args: tuple[str, list[str], bool]) -> list[ScanResult]:
+    root, paths, measure_only = args
+    check = measure_file if measure_only else scan_file
+    return [check(Path(root), p) for p in paths]
 
 
 def scan_all(
@@ -99,12 +121,14 @@ def scan_all(
     paths: Iterable[str],
     workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    measure_only: bool = False,
 ) -> list[ScanResult]:
     """Scan files (relative to `root`) across processes; `on_progress(n)` after each batch.
-    Sizes are recorded, not judged: `flag_small` does that once the workspace's sizes are known."""
+    Sizes are recorded, not judged: `flag_small` does that once the workspace's sizes are known.
+    `measure_only`: take only the quality properties (`measure_file`)."""
     todo = list(paths)
     workers = workers or os.cpu_count() or 1
-    batches = [(str(root), todo[i : i + 32]) for i in range(0, len(todo), 32)]
+    batches = [(str(root), todo[i : i + 32], measure_only) for i in range(0, len(todo), 32)]
     results: list[ScanResult] = []
     if workers == 1 or len(batches) <= 1:
         mapped: Iterable[list[ScanResult]] = map(_scan_batch, batches)
@@ -151,6 +175,8 @@ class ScanReport:
     flags: Counter[str] = field(default_factory=Counter)
     min_size: int = MIN_SIZE  # what counted as small
     min_size_from: str = "option"  # "option" (--min-size) or "data" (data_min_size)
+    quality: Counter[str] = field(default_factory=Counter)  # issue → pictures flagged, whole workspace
+    junk: int = 0  # pictures a junk issue keeps out of the export (curation.quality.JUNK)
 
 
 def scan_workspace(
@@ -163,9 +189,17 @@ def scan_workspace(
     """Scan every file not scanned yet (new collect output is picked up first). `small` is
     below `min_size`, or when None below the workspace's own threshold (scan.data_min_size)."""
     added = catalog.sync_collection()
-    todo = catalog.unscanned()
+    todo, unmeasured = catalog.unscanned(), catalog.unmeasured()
     if on_start:
-        on_start(len(todo))
+        on_start(len(todo) + len(unmeasured))
+    quality.preload()  # once, before the workers fork
+    catalog.save_measured(
+        {
+            r.path: r.quality
+            for r in scan_all(catalog.data_dir, unmeasured, workers, on_progress, measure_only=True)
+            if r.quality is not None
+        }
+    )
     results = scan_all(catalog.data_dir, todo, workers, on_progress)
     flag_undecodable(catalog.data_dir, results)
     if min_size is None:
@@ -176,4 +210,9 @@ def scan_workspace(
         chosen, source = min_size, "option"
     flag_small(results, chosen)
     catalog.save_scan(results)
-    return ScanReport(added, len(results), Counter(r.flag for r in results if r.flag), chosen, source)
+    verdicts = quality.judge(catalog.measured())
+    catalog.save_verdicts(verdicts)
+    flagged = Counter(v.issue for found in verdicts.values() for v in found if v.flagged)
+    junk = sum(1 for found in verdicts.values() if quality.junk_of(found))
+    flags = Counter(r.flag for r in results if r.flag)
+    return ScanReport(added, len(results), flags, chosen, source, flagged, junk)

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter
 
 from collector.demo.pictures import PHOTO_SKIN as SKIN
-from collector.demo.pictures import draw_face
+from collector.demo.pictures import draw_face, grain
 from happysad.faces.detectors import Face
 
 
@@ -20,7 +20,8 @@ def scene(seed: int, mood: str, faces: int, size: tuple[int, int] = (320, 240)) 
     """A picture with `faces` faces side by side; returns it and their (x, y, w, h) boxes relative to it."""
     rng = random.Random(seed)
     width, height = size
-    img = Image.new("RGB", size, tuple(base + rng.randrange(-12, 13) for base in (90, 120, 160)))
+    background = Image.new("RGB", size, tuple(base + rng.randrange(-12, 13) for base in (90, 120, 160)))
+    img = grain(background, seed, 4)  # a photo's texture behind the faces, which stay as drawn
     boxes = []
     slot = width // max(1, faces)
     for k in range(faces):

@@ -94,7 +94,12 @@ def test_face_crops_inherit_their_picture_label_and_group(crops):
     assert all(n == len(faces[image]) for image, n in per_picture.items())
     sources = {pictures[image]["source"] for image in per_picture}
     assert not any("scene-2-small" in s for s in sources) and any(s.endswith("scene-2.jpg") for s in sources)
-    assert report["left_out"]["no face found"] >= 4  # the banners
+    banners = [
+        n
+        for why, n in report["left_out"].items()
+        if why == "no face found" or why.startswith("looks like junk")
+    ]
+    assert sum(banners) >= 4  # the banners: junk to look at (low information), with no face
     # crops of one picture never straddle two splits
     split = assign(list_tree(out), (0.7, 0.2, 0.1), 1337)
     seen = defaultdict(set)
@@ -211,6 +216,31 @@ def test_review_on_a_face_run_predicts_each_face_and_ranks_faces(face_run, works
     assert all(p.face_predictions.label != p.ground_truth.label for p in view)
     confidences = view.values("face_predictions.confidence")
     assert confidences == sorted(confidences, reverse=True)
+    _faces_lie_by_similarity(dataset, report["predictions"]["face_map"])
+
+
+def _faces_lie_by_similarity(dataset, said: dict) -> None:
+    """Each face prediction has the prior's embedding; the App's map and similarity index exist
+    over them, and a query by one face returns it, then its nearest neighbours (brute force)."""
+    import numpy as np
+
+    from curation import face_map
+
+    ids, vectors = dataset.values(["face_predictions.detections.id", "face_predictions.detections.embedding"])
+    pairs = [(i, v) for a, b in zip(ids, vectors, strict=True) for i, v in zip(a or [], b or [], strict=True)]
+    assert said["faces"] == len(pairs) > 2 and all(len(v) == 256 for _, v in pairs)
+    assert {face_map.MAP, face_map.SIMILAR} <= set(dataset.list_brain_runs())
+    assert said["method"] in ("pca", "tsne") and len(dataset.load_brain_results(face_map.MAP).points) == len(
+        pairs
+    )
+    query, at = pairs[0][0], np.array(pairs[0][1])
+    cosine = {i: float(np.dot(v, at) / (np.linalg.norm(v) * np.linalg.norm(at))) for i, v in pairs}
+    distances = {i: 1 - c for i, c in cosine.items()}  # the index's metric (scikit-learn, cosine)
+    nearest = face_map.nearest(dataset, "face_predictions", query, k=3)
+    assert nearest[0] == query
+    assert np.allclose(
+        [distances[i] for i in nearest], sorted(distances.values())[:3], atol=1e-3
+    )  # float32 near-ties
 
 
 def test_face_crops_fine_tune_from_the_prior_by_default_and_can_leave_disputed_labels_out(crops, tmp_path):

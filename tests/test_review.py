@@ -55,6 +55,8 @@ def test_dataset_mirrors_the_workspace(reviewed):
         "to review",
         "rejected",
         "no face",
+        "looks like junk",
+        "looks odd",
     }
     assert len(dataset.load_saved_view("conflicts")) == 4
     sample = dataset.match_tags("conflict").first()
@@ -72,7 +74,7 @@ def test_a_sync_keeps_the_saved_views_an_open_app_shows(reviewed, fiftyone_env):
 
     before = identities()
     curate_json("review", "--no-app", data=data, env=fiftyone_env)
-    assert identities() == before and len(before) == 6
+    assert identities() == before and len(before) == 8
     dataset.select(dataset.match_tags("conflict").first().id).tag_samples("reject")
     curate_json("review", "--no-app", data=data, env=fiftyone_env)
     assert len(dataset.load_saved_view("rejected")) == 1

@@ -88,30 +88,62 @@ def predict_faces(run: Run, targets: list[str], workers: int = 2) -> list[Predic
     return classify(run, list(detect_files(detector, expand(targets), workers)))
 
 
-def classify(run: Run, found: list[Found]) -> list[Prediction]:
-    """Per-face and per-picture predictions for pictures whose faces are already known."""
+def _cut(run: Run, found: list[Found], out: list[Prediction] | None = None) -> list[tuple[int, Face, object]]:
+    """Every picture's face crops as (picture index, face, crop); with `out`, each picture
+    without a readable face gets its note there."""
     how = settings(run)
-    cut: list[tuple[int, object, object]] = []  # (file index, face, crop)
-    out: list[Prediction] = []
+    cut: list[tuple[int, Face, object]] = []
     for n, f in enumerate(found):
-        out.append(Prediction(str(f.path), None, None, None, f.error, [], read_by=FACES))
         if f.error or not f.faces:
-            out[n].error = f.error or NO_FACE_NOTE
+            if out is not None:
+                out[n].error = f.error or NO_FACE_NOTE
             continue
         try:
             picture = open_upright(f.path)
         except (ImageRejected, OSError) as exc:  # changed since detection
-            out[n].error = getattr(exc, "reason", None) or "unreadable"
+            if out is not None:
+                out[n].error = getattr(exc, "reason", None) or "unreadable"
             continue
         big = [(n, face, piece) for face, piece in crops.cuts(picture, f.faces, how) if piece is not None]
-        if not big:
+        if not big and out is not None:
             out[n].error = f"{NO_FACE_NOTE} (faces smaller than {how.min_face} px)"
         cut += big
+    return cut
+
+
+def classify(run: Run, found: list[Found]) -> list[Prediction]:
+    """Per-face and per-picture predictions for pictures whose faces are already known."""
+    out = [Prediction(str(f.path), None, None, None, f.error, [], read_by=FACES) for f in found]
+    cut = _cut(run, found, out)
     if not cut:
         return out
     scores = crop_scores(run, run.load_model(), [c for _, _, c in cut])
     for n in sorted({n for n, _, _ in cut}):
         aggregate(run, out[n], [(face, s) for (m, face, _), s in zip(cut, scores, strict=True) if m == n])
+    return out
+
+
+def embed(run: Run, found: list[Found]) -> list[dict[tuple[float, float, float, float], list[float]]]:
+    """Each picture's faces (by box) → what the model's last hidden layer makes of the crop: the
+    features its classifier reads, so faces the model finds alike lie close (the App's map).
+
+    >>> from trainer.run import PRIOR_DIR, open_run
+    >>> embed(open_run(PRIOR_DIR), [])
+    []
+    """
+    import keras
+    import tensorflow as tf
+
+    out: list[dict[tuple[float, float, float, float], list[float]]] = [{} for _ in found]
+    cut = _cut(run, found)
+    if not cut:
+        return out
+    model = run.load_model()
+    features = keras.Model(model.inputs, model.layers[-2].output)  # the prior: 256 pooled features
+    tensors = tf.stack([crop_tensor(run, piece) for _, _, piece in cut])
+    vectors = features.predict(tensors, batch_size=64, verbose=0)
+    for (n, face, _), vector in zip(cut, vectors, strict=True):
+        out[n][(face.x, face.y, face.w, face.h)] = [round(float(v), 5) for v in vector]
     return out
 
 
