@@ -7,6 +7,8 @@ find its siblings.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass
 
 EMBEDDING = "embedding"  # an attribute of each face prediction (a Detection)
@@ -47,8 +49,10 @@ def build(dataset, patches_field: str) -> FaceMap | None:
     method = "tsne" if count >= TSNE_FROM else "pca"
     pictures = dataset.select(list(embedded), ordered=True)
     options = {"patches_field": patches_field, "embeddings": embedded, "progress": False}
-    fob.compute_visualization(pictures, method=method, brain_key=MAP, seed=51, **options)
-    fob.compute_similarity(pictures, backend="sklearn", metric="cosine", brain_key=SIMILAR, **options)
+    # scikit-learn's t-SNE prints its progress: stdout carries `--json`'s one value alone
+    with contextlib.redirect_stdout(sys.stderr):
+        fob.compute_visualization(pictures, method=method, brain_key=MAP, seed=51, verbose=False, **options)
+        fob.compute_similarity(pictures, backend="sklearn", metric="cosine", brain_key=SIMILAR, **options)
     return FaceMap(count, method)
 
 
