@@ -14,6 +14,9 @@ from dataclasses import dataclass
 EMBEDDING = "embedding"  # an attribute of each face prediction (a Detection)
 MAP = "face_map"  # brain key of the 2-D map (the Embeddings panel)
 SIMILAR = "face_similarity"  # brain key of the similarity index (sort by similarity)
+# a saved workspace of the App (its workspace menu, or ?workspace= in its address): the grid
+# beside the Embeddings panel, which lists the map to open
+WORKSPACE = "faces by similarity"
 # t-SNE (scikit-learn: no download) draws clusters apart; under this many faces its perplexity
 # has too few neighbours to work with and PCA is used instead
 TSNE_FROM = 60
@@ -25,6 +28,7 @@ class FaceMap:
     method: str  # "tsne" or "pca"
     map_key: str = MAP
     similarity_key: str = SIMILAR
+    workspace: str = WORKSPACE
 
 
 def build(dataset, patches_field: str) -> FaceMap | None:
@@ -53,7 +57,26 @@ def build(dataset, patches_field: str) -> FaceMap | None:
     with contextlib.redirect_stdout(sys.stderr):
         fob.compute_visualization(pictures, method=method, brain_key=MAP, seed=51, verbose=False, **options)
         fob.compute_similarity(pictures, backend="sklearn", metric="cosine", brain_key=SIMILAR, **options)
+    _save_workspace(dataset, patches_field)
     return FaceMap(count, method)
+
+
+def _save_workspace(dataset, patches_field: str) -> None:
+    """The samples grid and, beside it, the Embeddings panel on the face map, coloured by each
+    face's predicted label (the panel asks which map to open the first time it is shown)."""
+    import fiftyone as fo
+
+    grid = fo.Panel(type="Samples", pinned=True)
+    colour = f"{patches_field}.detections.label"
+    chart = fo.Panel(type="Embeddings", state={"openKey": MAP, "colorField": colour})
+    # a space shows its active child: without one, the App draws an empty pane
+    panels = [fo.Space(children=[panel], active_child=panel.component_id) for panel in (grid, chart)]
+    dataset.save_workspace(
+        WORKSPACE,
+        fo.Space(children=panels, orientation="horizontal"),
+        description=f"the faces of '{patches_field}' laid out by the prior's embedding ({MAP})",
+        overwrite=True,
+    )
 
 
 def nearest(dataset, patches_field: str, label_id: str, k: int = 5) -> list[str]:

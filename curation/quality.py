@@ -26,7 +26,7 @@ THRESHOLDS: dict[str, float] = {
     "low_information": 0.4,  # entropy / 10: tiles, banners, logos, emoji, clip art (0.3: cleanvision)
     "dark": 0.32,  # the 99th percentile of brightness: a frame with nothing lit
     "light": 0.05,  # 1 - the 5th percentile: a frame with nothing dark
-    "blurry": 0.3,  # sharpness × 10; real photos ≥ 0.49 (725 of both scrapes), blurred ones ≤ 0.1
+    "blurry": 0.3,  # sharpness × 10; real photos ≥ 0.49 (725 of both scrapes), blurred ones ≤ 0.11
     "odd_aspect_ratio": 0.35,  # the short side over the long one: strips and banners
     "odd_size": 0.5,  # sqrt(area) against the workspace's own quartiles (relative)
     "grayscale": 1.0,  # a one-channel picture (mode L)
@@ -49,7 +49,7 @@ SCALING: dict[str, dict[str, float]] = {
     "odd_size": {"iqr_factor": 3.0},
 }
 SIDE = 512  # pictures are measured on a copy at most this many pixels a side (see measure)
-SHARP_SIDE = 256  # sharpness is taken at this size, so a photo's own size does not move it
+SHARP_SIDE = 256  # sharpness is taken at this size, up or down, so a photo's size does not move it
 
 
 def preload() -> None:
@@ -80,9 +80,9 @@ def _properties() -> dict[str, Any]:
 def measure(picture: Image.Image) -> dict[str, float | str]:
     """The raw properties of one decoded, upright picture.
 
-    Brightness, entropy and blur are taken on a copy at most SIDE px a side (the blur measure
-    shrinks to 64 px anyway; a 12-megapixel photo's brightness percentiles took a second);
-    size and aspect ratio on the picture itself; the colour space is the file's own mode.
+    Brightness and entropy are taken on a copy at most SIDE px a side (a 12-megapixel photo's
+    brightness percentiles took a second), blur at SHARP_SIDE px (see sharpness); size and
+    aspect ratio on the picture itself; the colour space is the file's own mode.
     """
     properties = _properties()
     small = picture.copy()
@@ -98,10 +98,12 @@ def measure(picture: Image.Image) -> dict[str, float | str]:
 
 
 def sharpness(picture: Image.Image) -> float:
-    """What detail is left at fine scale, for its contrast: the grey picture at SHARP_SIDE px
-    less a 1.5 px blur of itself, its spread over the picture's. A heavy blur leaves ≤ 0.01,
-    a foggy, dim photo keeps its edges (≥ 0.049 on both scrapes); cleanvision's measure (edges
-    at 64 px) flagged three foggy photos and none of the blurred ones.
+    """What detail is left at fine scale, for its contrast: the grey picture brought to
+    SHARP_SIDE px on its long side (a thumbnail enlarged, as the App shows it), less a 1.5 px
+    blur of itself, its spread over the picture's. A heavy blur leaves ≤ 0.011, a foggy, dim
+    photo keeps its edges (≥ 0.049 on both scrapes); cleanvision's measure (edges at 64 px)
+    flagged three foggy photos and none of the blurred ones. Measured at its own size, a
+    blurred 100 px thumbnail kept 0.058 (JPEG's blocks read as detail) and passed.
 
     >>> photo = Image.effect_noise((300, 300), 60)
     >>> sharpness(photo) > 0.3 > sharpness(photo.filter(ImageFilter.GaussianBlur(8)))
@@ -110,7 +112,11 @@ def sharpness(picture: Image.Image) -> float:
     import numpy as np
 
     grey = picture.convert("L")
-    grey.thumbnail((SHARP_SIDE, SHARP_SIDE))
+    scale = SHARP_SIDE / max(grey.size)
+    if scale < 1:
+        grey.thumbnail((SHARP_SIDE, SHARP_SIDE))  # faster than resize on a large photo
+    else:
+        grey = grey.resize((round(grey.width * scale) or 1, round(grey.height * scale) or 1), Image.BICUBIC)
     plain = np.asarray(grey, dtype=np.float32)
     detail = plain - np.asarray(grey.filter(ImageFilter.GaussianBlur(1.5)), dtype=np.float32)
     return float(detail.std() / max(float(plain.std()), 1.0))

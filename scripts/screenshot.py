@@ -1,7 +1,11 @@
-"""Screenshot a saved view of a workspace's FiftyOne dataset in the App (for the README).
+"""Screenshot a saved view of a workspace's FiftyOne dataset in the App (for the README), or a
+saved App workspace with a panel opened (`--click` the text that opens it).
 
     .venv/bin/python scripts/screenshot.py --data demo-data --view "likely mislabelled" \
         --out docs/likely-mislabelled.jpg
+    .venv/bin/python scripts/screenshot.py --data demo-data --view "" \
+        --workspace "faces by similarity" --click face_map --click None \
+        --click face_predictions.detections.label --out docs/faces-by-similarity.jpg
 
 Serves the App with `curate review --no-browser` on a free loopback port, opens the view in
 headless Chromium, and saves a JPEG.
@@ -39,6 +43,10 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=Path("demo-data"))
     parser.add_argument("--view", default="likely mislabelled")
+    parser.add_argument("--workspace", default="", help="A saved App workspace to open.")
+    parser.add_argument(
+        "--click", action="append", default=[], help="Text to click once the App is shown (repeat: in turn)."
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=900)
@@ -66,7 +74,8 @@ def main() -> None:
                     ) from None
                 time.sleep(0.5)
         slug = args.view.replace(" ", "-").replace("(", "").replace(")", "")
-        url = f"http://127.0.0.1:{port}/datasets/{dataset_name(args.data)}?view={slug}"
+        url = f"http://127.0.0.1:{port}/datasets/{dataset_name(args.data)}"
+        url += f"?view={slug}" if slug else ""
         executable = locate()  # before the block: it starts a Playwright of its own
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
@@ -78,6 +87,13 @@ def main() -> None:
             if dismiss.count():
                 dismiss.first.click()
                 time.sleep(0.5)
+            if args.workspace:  # the App's workspace menu, behind the "Unsaved" of the panes
+                page.get_by_text("Unsaved", exact=True).first.click()
+                page.get_by_text(args.workspace, exact=True).first.click()
+                time.sleep(6)
+            for text in args.click:
+                page.get_by_text(text, exact=True).first.click(timeout=60_000)
+                time.sleep(4)  # a panel draws its points
             png = page.screenshot()
             browser.close()
     finally:

@@ -230,6 +230,11 @@ def _faces_lie_by_similarity(dataset, said: dict) -> None:
     pairs = [(i, v) for a, b in zip(ids, vectors, strict=True) for i, v in zip(a or [], b or [], strict=True)]
     assert said["faces"] == len(pairs) > 2 and all(len(v) == 256 for _, v in pairs)
     assert {face_map.MAP, face_map.SIMILAR} <= set(dataset.list_brain_runs())
+    assert said["workspace"] == face_map.WORKSPACE in dataset.list_workspaces()
+    panels = [p for space in dataset.load_workspace(face_map.WORKSPACE).children for p in space.children]
+    assert [p.type for p in panels] == ["Samples", "Embeddings"] and panels[1].state[
+        "openKey"
+    ] == face_map.MAP
     assert said["method"] in ("pca", "tsne") and len(dataset.load_brain_results(face_map.MAP).points) == len(
         pairs
     )

@@ -3,11 +3,12 @@ and views in the App, and an export that leaves out only the junk (and lets a `k
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from collector.demo.pictures import grain
 from curation import quality
@@ -47,6 +48,20 @@ def test_each_issue_is_flagged_on_the_picture_that_has_it_and_photos_are_not():
     assert "blurry" in flagged["blurry"] and "odd_aspect_ratio" in flagged["strip"]
     assert flagged["gray"] == {"grayscale"} and flagged["huge"] == {"odd_size"}
     assert quality.junk_of(quality.judge({"gray": quality.measure(planted["gray"])})["gray"]) == []
+
+
+def test_blur_is_judged_at_one_size_so_a_blurred_thumbnail_is_flagged_and_a_sharp_one_not():
+    """A 100 px thumbnail measured at its own size kept enough JPEG detail to pass blurred."""
+    photo = grain(_photo(30, (640, 480)), 30, 10)
+    pictures = {"sharp-640": photo}
+    for name, img in {"sharp": photo, "blurred": photo.filter(ImageFilter.GaussianBlur(16))}.items():
+        small = img.copy()
+        small.thumbnail((100, 100))
+        encoded = io.BytesIO()
+        small.save(encoded, "JPEG", quality=90)  # JPEG's blocks are what read as detail
+        pictures[f"{name}-100"] = Image.open(encoded)
+    flagged = _flagged(pictures)
+    assert {name for name, found in flagged.items() if "blurry" in found} == {"blurred-100"}
 
 
 def test_scores_run_from_the_issue_at_its_worst_to_none():
