@@ -41,7 +41,11 @@ if TYPE_CHECKING:
     from trainer.run import Run
     from trainer.train import TrainResult
 
-DEMO_ENGINE = "bing"  # the engine `collect` uses unless told (collector.engines.DEFAULT_ENGINE)
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options a caller gave: None leaves the step's own default (one home for each, in the
+    stage that owns it, which `import happysad` does not load)."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 class Workspace:
@@ -82,17 +86,18 @@ class Workspace:
         self,
         query: str,
         label: str | None = None,
-        engine: str = DEMO_ENGINE,
-        limit: int = 100,
+        engine: str | None = None,
+        limit: int | None = None,
         endpoint: str | None = None,
         settings: DownloadSettings | None = None,
-        min_size: int = 64,
+        min_size: int | None = None,
         retry_failed: bool = False,
         browser_path: str | None = None,
     ) -> Summary:
         """`collect QUERY`: search, download into raw/<label>/, record every candidate's fate.
 
-        `settings` holds the downloader's limits (`collector.downloader.DownloadSettings`:
+        `engine`, `limit` and `min_size` default to `collect`'s (bing, 100, 64 px); `settings`
+        holds the downloader's limits (`collector.downloader.DownloadSettings`:
         concurrency, politeness, `allow_private` for a site on loopback). Runs inside
         Jupyter's event loop too. Raises `CollectStopped` (its `.summary` says what was done).
 
@@ -102,8 +107,17 @@ class Workspace:
         from collector import api
         from collector.api import Search
 
-        search = Search(query, label, engine, limit, endpoint, browser_path)
-        return api.collect(self._dir(create=True), search, settings, min_size, retry_failed, self.progress)
+        search = Search(
+            query, label, endpoint=endpoint, browser_path=browser_path, **_given(engine=engine, limit=limit)
+        )
+        return api.collect(
+            self._dir(create=True),
+            search,
+            settings,
+            retry_failed=retry_failed,
+            progress=self.progress,
+            **_given(min_size=min_size),
+        )
 
     def import_folder(self, source: str | Path) -> ImportSummary:
         """`curate import SOURCE`: copy a <label>/<images> tree into the workspace.
@@ -154,10 +168,11 @@ class Workspace:
         return api.find_faces(self._dir(), chosen, min_detect or detectors.MIN_DETECT, progress=self.progress)
 
     def review(
-        self, predictions: str | Path | None = None, top: int = 20, faces: bool | None = None
+        self, predictions: str | Path | None = None, top: int | None = None, faces: bool | None = None
     ) -> ReviewReport:
         """`curate review --no-app`: bring the FiftyOne dataset up to date; with `predictions`
-        (a run, a `Model`, or "prior") rank the labels the evidence disputes.
+        (a run, a `Model`, or "prior") rank the labels the evidence disputes, the `top` of them
+        (default: `curate review --top`'s) listed in the report.
 
         Examples:
             >>> ws.review(predictions="prior").predictions.suspects[0]  # doctest: +SKIP
@@ -165,7 +180,7 @@ class Workspace:
         from curation import api
 
         run = Path(str(getattr(predictions, "path", predictions))) if predictions is not None else None
-        return api.review(self._dir(), run, top, faces, self.progress)
+        return api.review(self._dir(), run, faces=faces, progress=self.progress, **_given(top=top))
 
     def dataset(self) -> Any:
         """The workspace's `fiftyone.Dataset` (after `review`): views, tags and fields to query.

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests import documented
 from tests.trainer_data import face, make_tree, run, run_json
 
 # what a user of the export writes, with TensorFlow only: the SavedModel reads encoded bytes;
@@ -71,6 +72,21 @@ def whole_frame_run(tmp_path_factory) -> Path:
     return base / "r"
 
 
+def _export(source: str, folder: Path) -> tuple[Path, Path]:
+    """The SavedModel and the TFLite export of a model. The prior's by the documentation's own
+    lines (docs/serving.md), typed in bash as printed: `export` alone is a shell builtin."""
+    if source != "prior":
+        for form in ("savedmodel", "tflite"):
+            run_json("export-model", source, "--out", str(folder / form), "--format", form)
+        return folder / "savedmodel", folder / "tflite"
+    lines = documented.lines("export-model")
+    assert len(lines) == 2, lines
+    for line in lines:
+        done = documented.typed(line.replace("runs/latest", "prior"), folder)
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+    return folder / "exported" / "happysad" / "1", folder / "exported" / "tflite"
+
+
 @pytest.mark.parametrize("which", ["prior", "whole-frame run"])
 def test_exports_score_as_predict_does_in_a_fresh_process(which, whole_frame_run, tmp_path):
     images = []
@@ -82,14 +98,13 @@ def test_exports_score_as_predict_does_in_a_fresh_process(which, whole_frame_run
     labels = list(predicted[0]["scores"])
     want = np.array([[p["scores"][label] for label in labels] for p in predicted])
 
-    saved = run_json("export-model", source, "--out", str(tmp_path / "sm"), "--format", "savedmodel")
-    assert "happysad.json" in saved["files"] and "saved_model.pb" in saved["files"]
-    assert np.abs(_fresh(SAVEDMODEL, tmp_path / "sm", images) - want).max() < 1e-4
+    saved_model, tflite = _export(source, tmp_path)
+    assert {"happysad.json", "saved_model.pb"} <= {p.name for p in saved_model.iterdir()}
+    assert np.abs(_fresh(SAVEDMODEL, saved_model, images) - want).max() < 1e-4
 
-    run_json("export-model", source, "--out", str(tmp_path / "tfl"), "--format", "tflite")
-    got = _fresh(TFLITE, tmp_path / "tfl", images)
+    got = _fresh(TFLITE, tflite, images)
     assert np.abs(got[:, -1] - want[:, -1]).max() < 1e-2  # the sigmoid: P(the second label)
-    described = json.loads((tmp_path / "tfl" / "happysad.json").read_text())
+    described = json.loads((tflite / "happysad.json").read_text())
     assert described["labels"] == labels and ("faces" in described) == (which == "prior")
 
 

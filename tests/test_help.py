@@ -8,13 +8,13 @@ import subprocess
 import sys
 import time
 from importlib.metadata import distribution
-from pathlib import Path
 
 import pytest
 import typer.main
 
 from collector.cli import app as collect_app
 from curation.cli import app as curate_app
+from tests import documented
 from trainer.cli import evaluate_app, export_model_app, predict_app, serve_app, train_app
 
 APPS = {
@@ -39,8 +39,6 @@ def _commands():
 
 
 COMMANDS = dict(_commands())
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv's commands
 
 
 def _options(command) -> dict:
@@ -79,7 +77,6 @@ def test_help_runs_as_a_user_types_it(module, entry, args):
 
 
 SCRIPTS = sorted(e.name for e in distribution("happysad").entry_points if e.group == "console_scripts")
-SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"  # where a shell finds its tools, no venv
 
 
 def test_the_command_names_include_the_model_export_under_its_own_name():
@@ -95,35 +92,9 @@ def test_no_command_is_owned_by_the_shell_or_a_common_tool(name):
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": SYSTEM_PATH},
+        env={"PATH": documented.SYSTEM_PATH},
     )
     assert result.stdout.strip() == "", f"{name} is a {result.stdout.strip()} in bash"
-
-
-def _readme_lines(*commands: str) -> list[str]:
-    """The documentation's indented command lines (the README and docs/*.md) that start with one
-    of `commands`, as printed."""
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    lines = [line for page in pages for line in page.read_text().splitlines()]
-    return [line.strip() for line in lines if line.startswith("    ") and line.split()[0] in commands]
-
-
-def test_readme_export_lines_run_as_typed_in_bash(tmp_path):
-    lines = _readme_lines("export-model")
-    assert len(lines) == 2, lines
-    for line in lines:
-        typed = line.replace("runs/latest", "prior")  # the shipped model: no run to train first
-        done = subprocess.run(
-            ["bash", "-c", typed],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "PATH": f"{BIN}:{SYSTEM_PATH}"},
-        )
-        assert done.returncode == 0, (typed, done.stderr[-2000:])
-    assert (tmp_path / "exported" / "happysad" / "1" / "saved_model.pb").is_file()
-    assert (tmp_path / "exported" / "tflite" / "model.tflite").is_file()
 
 
 def test_readme_serve_lines_run_as_typed_in_bash(tmp_path):
@@ -134,27 +105,24 @@ def test_readme_serve_lines_run_as_typed_in_bash(tmp_path):
     for name, mood in (("photo.jpg", "happy"), ("a.jpg", "happy"), ("b.jpg", "sad")):
         face(7, mood, 160).convert("RGB").save(tmp_path / name)
     port = str(_free_port())
-    (serve_line,) = _readme_lines("serve")
-    env = {**os.environ, "PATH": f"{BIN}:{SYSTEM_PATH}", "NO_COLOR": "1"}
+    (serve_line,) = documented.lines("serve")
     typed = serve_line.replace("runs/latest", "prior --port " + port)
     server = subprocess.Popen(
         ["bash", "-c", f"exec {typed}"],
         cwd=tmp_path,
-        env=env,
+        env=documented.ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         answers = []
-        for line in _readme_lines("curl"):
+        for line in documented.lines("curl"):
             if "8000" not in line:
                 continue  # TensorFlow Serving's, not ours
             typed = line.replace("8000", port)
             for _ in range(480):  # the server loads TensorFlow and the model first
-                done = subprocess.run(
-                    ["bash", "-c", typed], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env
-                )
+                done = documented.typed(typed, tmp_path, timeout=300)
                 if done.returncode != 7:  # curl: could not connect (not up yet)
                     break
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""
