@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import _free_port
 from tests.faces_data import scene
 from tests.fixture_site import bomb_png
-from tests.trainer_data import face, make_tree, run_json
+from tests.trainer_data import face, make_tree, run_json, undecodable
 
 # a mixed-precision (bfloat16) run's outputs move in the fourth digit with the batch a picture
 # is scored in (predict scores 64 at a time, serve as many as arrive together)
@@ -132,6 +132,7 @@ def test_bad_requests_get_json_errors_with_their_status(whole_frame):
             for path in images[:3]:
                 many.add_field("image", path.read_bytes(), filename=path.name)
             return [
+                *[await _post(session, url, data=raw) for raw in undecodable().values()],
                 await _post(session, url, data=b"<!doctype html><html>403</html>"),
                 await _post(session, url, data=b""),
                 await _post(session, url, data=form),
@@ -143,7 +144,9 @@ def test_bad_requests_get_json_errors_with_their_status(whole_frame):
     with serving(str(run), "--max-bytes", "50000", "--queue", "2") as url:
         answers = asyncio.run(calls(url))
     statuses = [status for status, _, _ in answers]
-    assert statuses == [415, 400, 400, 413, 413, 413]
+    # what Pillow reads and TensorFlow's decoder refuses: found by the one decode serve makes
+    assert statuses == [415] * len(undecodable()) + [415, 400, 400, 413, 413, 413]
+    assert all("undecodable by TensorFlow" in body["error"] for _, body, _ in answers[: len(undecodable())])
     assert all(set(body) == {"error"} for _, body, _ in answers)
     assert "--queue" in answers[-1][1]["error"]
 

@@ -8,6 +8,8 @@ leaves out, exactly what training would refuse. TensorFlow is imported when firs
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from happysad.common.images import ImageRejected, decode_image
 
@@ -62,6 +64,19 @@ def decode(raw, channels: int, portable: bool = False):
     return image
 
 
+@contextmanager
+def refusals() -> Iterator[None]:
+    """TensorFlow's decoder refusing bytes inside the block, raised as
+    ImageRejected("undecodable by TensorFlow") with its reason: one home for that reading."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
+        detail = exc.message.rsplit("}} ", 1)[-1].split(" [Op:", 1)[0]
+        raise ImageRejected("undecodable by TensorFlow", detail) from None
+
+
 def verdict(raw: bytes) -> None:
     """Raise ImageRejected("undecodable by TensorFlow") when `decode` fails on these bytes.
 
@@ -71,18 +86,18 @@ def verdict(raw: bytes) -> None:
     """
     import tensorflow as tf
 
-    try:
+    with refusals():
         decode(tf.constant(raw), 3)
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as exc:
-        detail = exc.message.rsplit("}} ", 1)[-1].split(" [Op:", 1)[0]
-        raise ImageRejected("undecodable by TensorFlow", detail) from None
 
 
-def readable(raw: bytes):
+def readable(raw: bytes, decoded_next: bool = False):
     """(info, picture) of bytes the trainer's decoder reads; ImageRejected (why not) otherwise.
-    The one check before a model sees an image: training, `predict` and `serve` alike."""
+    The one check before a model sees an image: training, `predict` and `serve` alike.
+    `decoded_next`: the caller decodes the bytes with `decode` next, inside `refusals()`, so
+    that decoding is the check (`serve`: one TensorFlow decode a picture, not two)."""
     info, img = decode_image(raw)
     if info.format not in TF_FORMATS:
         raise ImageRejected(f"{info.format} ({info.mode}) not readable by TensorFlow")
-    verdict(raw)
+    if not decoded_next:
+        verdict(raw)
     return info, img
