@@ -27,7 +27,7 @@ import numpy as np
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from happysad.common.decoder import readable, refusals
+from happysad.common.decoder import in_tf_format, readable, refusals
 from happysad.common.errors import first_line
 from happysad.common.images import NOT_IMAGE, UPRIGHT_TURNS, ImageRejected, orientation, upright
 from trainer import data
@@ -186,11 +186,12 @@ class Server:
     def _inputs(self, raw: bytes) -> tuple[list[np.ndarray], list]:
         """The model's inputs for one upload (one per face on face runs) and the faces; in a thread."""
         try:
-            _, img = readable(raw, decoded_next=not self.faces)
             if not self.faces:
+                _, img = in_tf_format(raw)
                 turns, mirror = UPRIGHT_TURNS[orientation(img)]
-                with refusals():  # its one decode is the check readable leaves to it
+                with refusals():  # its one decode is readable's check, made once
                     return [self._prepare(raw, turns, mirror)], []
+            _, img = readable(raw)
         except ImageRejected as exc:
             status = 413 if exc.reason == "decompression bomb" else 415
             raise BadUpload(status, str(exc) if exc.reason not in NOT_IMAGE else exc.reason) from None

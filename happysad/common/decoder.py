@@ -90,14 +90,19 @@ def verdict(raw: bytes) -> None:
         decode(tf.constant(raw), 3)
 
 
-def readable(raw: bytes, decoded_next: bool = False):
-    """(info, picture) of bytes the trainer's decoder reads; ImageRejected (why not) otherwise.
-    The one check before a model sees an image: training, `predict` and `serve` alike.
-    `decoded_next`: the caller decodes the bytes with `decode` next, inside `refusals()`, so
-    that decoding is the check (`serve`: one TensorFlow decode a picture, not two)."""
+def in_tf_format(raw: bytes):
+    """(info, picture) of bytes in a format the trainer's decoder takes; ImageRejected otherwise.
+    Whether that decoder reads these very bytes is `verdict`'s question, or, for a caller that
+    decodes them next anyway, its own decode's inside `refusals()` (`serve`: one decode, not two)."""
     info, img = decode_image(raw)
     if info.format not in TF_FORMATS:
         raise ImageRejected(f"{info.format} ({info.mode}) not readable by TensorFlow")
-    if not decoded_next:
-        verdict(raw)
+    return info, img
+
+
+def readable(raw: bytes):
+    """(info, picture) of bytes the trainer's decoder reads; ImageRejected (why not) otherwise.
+    The one check before a model sees an image: training, `predict` and `serve` alike."""
+    info, img = in_tf_format(raw)
+    verdict(raw)
     return info, img
