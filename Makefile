@@ -45,10 +45,10 @@ lint: install
 # Two workers, one a core: on a 2-core machine the suite is CPU-bound (a third worker took
 # 520 s against two's 500 s on the AMX machine). A test file stays on one worker, so its module
 # fixtures (the demo run, a trained model) are built once; files go out in collection order, the
-# demo's first (tests/conftest.py), not largest-first. The demo's fixture: about 3 min on a
-# 2-core AVX2-only AMD EPYC (faces read, the prior kept; 13.5 min when it trained whole-frame).
+# demo's first (tests/conftest.py), not largest-first. The demo's fixture (a smaller loop than
+# `make demo`'s): 74 s on a 2-core AMX Xeon. --durations: where the time went, in CI's log too.
 test: browser lint docs
-	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder --durations=20
 
 # Benchmarks compare against other tools; those live in their own env to keep ours clean.
 .venv-bench/.installed:

@@ -5,9 +5,13 @@ epoch and the threshold), report on its validation split. The seed scrape: curat
 `curate` (so duplicates cannot straddle splits), then its own 70/20/10 split, report on
 test. Figures: accuracy, balanced accuracy, ROC-AUC, training time, images/s (training images
 per second of fitting: the figure that shows a speed regression) and the precision policy
-(mixed bfloat16 on CPUs that compute it is about 1.4× float32: compare like with like).
+(mixed bfloat16 on CPUs that compute it is faster than float32: compare like with like).
+`--precision both` trains each run twice, as chosen and in float32 (`train --full-precision`):
+on a processor with AVX-512 BF16 or AMX, how much slower training is without them (a lower
+bound on how much slower it is on an AVX2-only processor, which is slower at everything).
 
-    python bench/train_benchmark.py [--only fer|scrape] [--archs compact,seed] [--epochs 17] [--keep DIR]
+    python bench/train_benchmark.py [--only fer|scrape] [--archs compact,seed] [--epochs 17]
+                                    [--precision auto|full|both] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from trainer.record import CONFIG, RunConfig
 from trainer.train import train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+PRECISIONS: dict[str, tuple[bool | None, ...]] = {"auto": (None,), "full": (False,), "both": (None, False)}
 
 
 def curate(workdir: Path, source: Path, steps: list[list[str]], env: dict | None = None) -> Path:
@@ -76,18 +81,32 @@ def main() -> None:
     parser.add_argument("--seed-image-size", type=int, default=256, help="the notebook's size")
     parser.add_argument("--fer", type=Path, default=SHARED / "fer2013-happy-sad")
     parser.add_argument("--scrape", type=Path, default=SHARED / "seed-scrape")
+    parser.add_argument(
+        "--precision",
+        choices=tuple(PRECISIONS),
+        default="auto",
+        help="auto: bfloat16 where the CPU computes it; full: float32; both: each run twice",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         where = args.keep or Path(tmp)
         rows = [
-            _trained(args, where / f"run-{n}-{one.arch}", one)
+            _trained(args, where / f"run-{n}-{one.arch}-{mixed}", one, mixed)
             for n, one in enumerate(_planned(args, Path(tmp)))
+            for mixed in PRECISIONS[args.precision]
         ]
     if args.json:
         print(json.dumps(rows))
         return
-    Console(width=160).print(_table(rows))
+    console = Console(width=160)
+    console.print(_table(rows))
+    if args.precision == "both":  # each run's pair, in the order trained: as chosen, then float32
+        for chosen, full in zip(rows[::2], rows[1::2], strict=True):
+            console.print(
+                f"{chosen['data']}, {chosen['arch']}: float32 trains "
+                f"{chosen['images_per_s'] / full['images_per_s']:.2f}x slower than {chosen['policy']}"
+            )
 
 
 class Planned(NamedTuple):
@@ -111,8 +130,9 @@ def _planned(args: argparse.Namespace, tmp: Path) -> list[Planned]:
     return [Planned(*one, arch) for one in sets for arch in args.archs.split(",")]
 
 
-def _trained(args: argparse.Namespace, out: Path, planned: Planned) -> dict:
-    """One run as the notebook (seed) or the default recipe configures it, and its row."""
+def _trained(args: argparse.Namespace, out: Path, planned: Planned, mixed: bool | None) -> dict:
+    """One run as the notebook (seed) or the default recipe configures it, and its row;
+    `mixed`: the precision asked for (None: the CPU's choice, False: float32)."""
     seed = planned.arch == "seed"
     cfg = TrainConfig(
         planned.data_dir,
@@ -122,6 +142,7 @@ def _trained(args: argparse.Namespace, out: Path, planned: Planned) -> dict:
         image_size=args.seed_image_size if seed else planned.size,
         color_mode="rgb" if seed else planned.colour,
         test_dir=planned.test_dir,
+        mixed_precision=mixed,
     )
     result = train(cfg)
     m = result.metrics["test"]

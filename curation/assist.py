@@ -292,7 +292,7 @@ def attach(
     """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
     `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
     from trainer.errors import DataError
-    from trainer.face_scoring import classify, embed, reads_faces
+    from trainer.face_scoring import classify, classify_and_embed, reads_faces
     from trainer.predict import FACES, WHOLE_FRAME, predict
     from trainer.run import PRIOR_DIR, open_run
 
@@ -305,16 +305,17 @@ def attach(
     paths = dataset.values("filepath")
     on_faces = reads_faces(run, faces, paths)  # not in a workspace of face crops: each is one face
 
-    found = _found_faces(run, dataset, paths) if on_faces else []
-
-    def read(model: Run) -> list:
-        return classify(model, found) if on_faces else predict(model, paths)
-
-    results = read(run)
     # a face model's reading gets the prior's beside it: the prior never saw this data
     second = bool(run.config.faces) and not run.is_prior and prior.labels == run.labels
-    prior_results = read(prior) if second else [None] * len(paths)
-    values = _fields(fo, run, dataset, results, prior_results, embed(prior, found) if on_faces else None)
+    if on_faces:  # the prior reads and embeds the faces in one pass (its embeddings lay out the App's map)
+        found = _found_faces(run, dataset, paths)
+        by_prior, embeddings = classify_and_embed(prior, found)
+        results = by_prior if run.is_prior else classify(run, found)
+    else:
+        results, embeddings = predict(run, paths), None
+        by_prior = predict(prior, paths) if second else []
+    prior_results = by_prior if second else [None] * len(paths)
+    values = _fields(fo, run, dataset, results, prior_results, embeddings)
     _write(dataset, run, values)
     ranked = _save_views(dataset, on_faces)
     mapped = face_map.build(dataset, FACE_PREDICTIONS) if on_faces else None

@@ -1,5 +1,5 @@
 """Faces laid out by similarity in the App: each face crop's embedding (the prior's last hidden
-layer, trainer.face_scoring.embed) on its face prediction, a 2-D map of them (FiftyOne Brain's
+layer, trainer.face_scoring.classify_and_embed) on its face prediction, a 2-D map of them (FiftyOne Brain's
 visualization: the Embeddings panel) and a similarity index (its scikit-learn backend), so a
 reviewer can lasso a cluster of mislabelled faces and sort by similarity to one wrong label to
 find its siblings.

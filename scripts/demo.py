@@ -9,7 +9,8 @@ scrape, `predict`, and `curate review --predictions` to rank likely mislabelled 
 Each runs with --json and the closing summary is built from what they printed.
 
     python scripts/demo.py [--data demo-data] [--limit 80] [--epochs 30] [--image-size N]
-                           [--cross-fit 3] [--arch NAME] [--batch-size 16] [--json]
+                           [--cross-fit 3] [--arch NAME] [--batch-size 16] [--full-precision]
+                           [--json]
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> dict:
         *("--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--data", str(data)),
         *(("--image-size", str(args.image_size)) if args.image_size else ()),
         *(("--arch", args.arch) if args.arch else ()),
+        *(("--full-precision",) if args.full_precision else ()),
     ]
     # the pictures are read by their faces and the prior is kept (docs/faces.md); three models
     # fine-tuned from it on three folds judge every label without having seen it, which leads
@@ -208,6 +210,11 @@ def main() -> None:
     parser.add_argument("--arch", help="architecture (default: train's)")
     parser.add_argument("--batch-size", type=int, default=16, help="images per training step")
     parser.add_argument("--image-size", type=int, help="pixels a side (default: train's; 48 on faces)")
+    parser.add_argument(
+        "--full-precision",
+        action="store_true",
+        help="train in float32 where bfloat16 would be chosen: how the demo runs on a processor without it",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     args = parser.parse_args()
     try:

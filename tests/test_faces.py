@@ -248,6 +248,42 @@ def _faces_lie_by_similarity(dataset, said: dict) -> None:
     )  # float32 near-ties
 
 
+def test_one_pass_classifies_as_classify_does_and_embeds_by_the_last_hidden_layer(scenes):
+    """The review reads and embeds the faces with the prior in one pass: the same predictions
+    as `classify`, and each face's vector is the prior's penultimate layer on its crop."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from happysad.faces.batch import Found
+    from happysad.faces.images import open_upright
+    from trainer import face_scoring
+    from trainer.run import PRIOR_DIR, open_run
+
+    root, truth = scenes
+    found = [Found(root / name, [Face(*box, None) for box in boxes], None) for name, boxes in truth.items()]
+    prior = open_run(PRIOR_DIR)
+    read, embedded = face_scoring.classify_and_embed(prior, found)
+    alone = face_scoring.classify(prior, found)
+    assert [(r.label, r.error, len(r.faces)) for r in read] == [
+        (r.label, r.error, len(r.faces)) for r in alone
+    ]
+    assert np.allclose(
+        [f.probability for r in read for f in r.faces],
+        [f.probability for r in alone for f in r.faces],
+        atol=1e-6,
+    )
+    boxes = [(n, face) for n, f in enumerate(found) for face in f.faces]
+    assert [len(e) for e in embedded] == [len(f.faces) for f in found] and len(boxes) > 10
+    cuts = face_scoring.crops.cuts
+    pieces = [p for f in found for _, p in cuts(open_upright(f.path), f.faces, face_scoring.settings(prior))]
+    model = prior.load_model()
+    hidden = keras.Model(model.inputs, model.layers[-2].output)
+    want = hidden.predict(tf.stack([face_scoring.crop_tensor(prior, p) for p in pieces]), verbose=0)
+    got = [embedded[n][(face.x, face.y, face.w, face.h)] for n, face in boxes]
+    assert np.allclose(got, want, atol=1e-4)
+
+
 def test_face_crops_fine_tune_from_the_prior_by_default_and_can_leave_disputed_labels_out(crops, tmp_path):
     from trainer.run import PRIOR_DIR
 

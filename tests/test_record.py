@@ -15,7 +15,7 @@ from happysad.common import json_files
 from happysad.common.errors import HappysadError
 from happysad.faces import crops
 from happysad.faces.crops import FaceCut, read_cut, write_cut
-from trainer import record
+from trainer import face_scoring, record
 from trainer.errors import DataError
 from trainer.record import CONFIG, Metrics, RunConfig
 from trainer.run import PRIOR_DIR
@@ -77,7 +77,7 @@ def test_the_examples_in_the_docstrings_hold():
     here = os.getcwd()
     os.chdir(ROOT)  # the examples open trainer/prior
     try:
-        for module in (record, crops, json_files):
+        for module in (record, crops, json_files, face_scoring):
             assert doctest.testmod(module).failed == 0, module.__name__
     finally:
         os.chdir(here)

@@ -64,9 +64,11 @@ def train(cfg: TrainConfig, progress: bool | None = None) -> TrainResult:
 
 
 def load(run: Path | str) -> Run:
-    """A run directory, its model.keras, or "prior" (the shipped expression model)."""
+    """A run directory, its model.keras, or "prior" (the shipped expression model). A run that is
+    not one is refused before TensorFlow starts (seconds on a slow processor)."""
+    opened = open_run(Path(run))
     quiet_tensorflow()
-    return open_run(Path(run))
+    return opened
 
 
 def evaluate(run: Run, data_dir: Path, faces: bool | None = None) -> dict[str, object]:

@@ -21,7 +21,17 @@ from happysad.faces.detectors import Face, get, setting
 from happysad.faces.images import open_upright
 from trainer import data, metrics
 from trainer.errors import DataError
-from trainer.predict import FACES, FaceResult, Prediction, decide, expand, labelled, scores_of, truth_of
+from trainer.predict import (
+    FACES,
+    FaceResult,
+    Prediction,
+    decide,
+    expand,
+    labelled,
+    scores_and_features,
+    scores_of,
+    truth_of,
+)
 from trainer.run import Run
 
 DEFAULTS = crops.FaceCut(setting(get()))  # the default detector, margin and smallest face
@@ -54,15 +64,6 @@ def crop_tensor(run: Run, picture):
     if run.channels == 1:
         tensor = tf.image.rgb_to_grayscale(tensor)
     return data.prepare(tensor, run.config.image_size)
-
-
-def crop_scores(run: Run, model, pictures: list) -> np.ndarray:
-    """Model outputs for face crops (PIL images)."""
-    import tensorflow as tf
-
-    arrays = [crop_tensor(run, picture) for picture in pictures]
-    feed = tf.data.Dataset.from_tensor_slices((tf.stack(arrays), tf.zeros(len(arrays)))).batch(64)
-    return scores_of(model, feed, run.config.flip_tta)
 
 
 def aggregate(run: Run, prediction: Prediction, scored: list[tuple[Face, np.ndarray]]) -> None:
@@ -111,40 +112,48 @@ def _cut(run: Run, found: list[Found], out: list[Prediction] | None = None) -> l
     return cut
 
 
+Embeddings = dict[tuple[float, float, float, float], list[float]]  # a picture's faces, by box
+
+
 def classify(run: Run, found: list[Found]) -> list[Prediction]:
     """Per-face and per-picture predictions for pictures whose faces are already known."""
-    out = [Prediction(str(f.path), None, None, None, f.error, [], read_by=FACES) for f in found]
-    cut = _cut(run, found, out)
-    if not cut:
-        return out
-    scores = crop_scores(run, run.load_model(), [c for _, _, c in cut])
-    for n in sorted({n for n, _, _ in cut}):
-        aggregate(run, out[n], [(face, s) for (m, face, _), s in zip(cut, scores, strict=True) if m == n])
-    return out
+    return _classified(run, found, embed=False)[0]
 
 
-def embed(run: Run, found: list[Found]) -> list[dict[tuple[float, float, float, float], list[float]]]:
-    """Each picture's faces (by box) → what the model's last hidden layer makes of the crop: the
-    features its classifier reads, so faces the model finds alike lie close (the App's map).
+def classify_and_embed(run: Run, found: list[Found]) -> tuple[list[Prediction], list[Embeddings]]:
+    """`classify`, and from the same pass each face's embedding (`predict.scores_and_features`):
+    the App lays the faces out by it (curation.face_map).
 
     >>> from trainer.run import PRIOR_DIR, open_run
-    >>> embed(open_run(PRIOR_DIR), [])
-    []
+    >>> classify_and_embed(open_run(PRIOR_DIR), [])
+    ([], [])
     """
-    import keras
+    return _classified(run, found, embed=True)
+
+
+def _classified(run: Run, found: list[Found], embed: bool) -> tuple[list[Prediction], list[Embeddings]]:
+    """The faces cut once and read in one pass; embeddings only when asked (else left empty)."""
     import tensorflow as tf
 
-    out: list[dict[tuple[float, float, float, float], list[float]]] = [{} for _ in found]
-    cut = _cut(run, found)
+    out = [Prediction(str(f.path), None, None, None, f.error, [], read_by=FACES) for f in found]
+    vectors: list[Embeddings] = [{} for _ in found]
+    cut = _cut(run, found, out)
     if not cut:
-        return out
-    model = run.load_model()
-    features = keras.Model(model.inputs, model.layers[-2].output)  # the prior: 256 pooled features
+        return out, vectors
     tensors = tf.stack([crop_tensor(run, piece) for _, _, piece in cut])
-    vectors = features.predict(tensors, batch_size=64, verbose=0)
-    for (n, face, _), vector in zip(cut, vectors, strict=True):
-        out[n][(face.x, face.y, face.w, face.h)] = [round(float(v), 5) for v in vector]
-    return out
+    feed = tf.data.Dataset.from_tensor_slices((tensors, tf.zeros(len(cut)))).batch(64)
+    model, flip = run.load_model(), run.config.flip_tta
+    features = None
+    if embed:
+        scores, features = scores_and_features(model, feed, flip)
+    else:
+        scores = scores_of(model, feed, flip)
+    for n in sorted({n for n, _, _ in cut}):
+        aggregate(run, out[n], [(face, s) for (m, face, _), s in zip(cut, scores, strict=True) if m == n])
+    if features is not None:
+        for (n, face, _), vector in zip(cut, features, strict=True):
+            vectors[n][(face.x, face.y, face.w, face.h)] = [round(float(v), 5) for v in vector]
+    return out, vectors
 
 
 def image_score(prediction: Prediction, run: Run) -> np.ndarray:

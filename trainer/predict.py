@@ -55,9 +55,22 @@ def expand(targets: list[str]) -> list[Path]:
 def scores_of(model, feed, flip: bool) -> np.ndarray:
     """Model outputs for a batched feed: sigmoid (n,) or softmax (n, k); with `flip`, the mean
     over each image and its mirror image (for models trained with horizontal flips)."""
+    return _mirror_averaged(model, feed, model.predict(feed, verbose=0), flip)
+
+
+def scores_and_features(model, feed, flip: bool) -> tuple[np.ndarray, np.ndarray]:
+    """`scores_of`, and from the same pass what the last hidden layer makes of each image (not
+    mirrored): the features the classifier reads, so images the model finds alike lie close."""
+    import keras
+
+    both = keras.Model(model.inputs, [model.layers[-2].output, model.output])
+    features, out = both.predict(feed, verbose=0)
+    return _mirror_averaged(model, feed, out, flip), features
+
+
+def _mirror_averaged(model, feed, out: np.ndarray, flip: bool) -> np.ndarray:
     import tensorflow as tf
 
-    out = model.predict(feed, verbose=0)
     if flip:
         out = (out + model.predict(feed.map(lambda x, y: (tf.image.flip_left_right(x), y)), verbose=0)) / 2
     return out.ravel() if out.shape[-1] == 1 else out
