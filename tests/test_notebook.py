@@ -37,8 +37,8 @@ def test_committed_without_outputs():
 def test_the_notebook_runs_the_loop_and_ends_with_honest_figures(tmp_path, fiftyone_env, monkeypatch):
     for key, value in {
         **fiftyone_env,
-        "HAPPYSAD_NB_LIMIT": "30",
-        "HAPPYSAD_NB_HOLDOUT": "12",
+        "HAPPYSAD_NB_LIMIT": "20",
+        "HAPPYSAD_NB_HOLDOUT": "8",
         "HAPPYSAD_NB_EPOCHS": "2",
         "HAPPYSAD_NB_DATA": str(tmp_path),
         "HAPPYSAD_NB_APP_PORT": str(_free_port()),
