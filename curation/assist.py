@@ -24,7 +24,7 @@ from curation import face_map
 from curation.decisions import REJECT, UNDECIDED
 from curation.errors import CurationError
 from curation.face_map import EMBEDDING, FaceMap
-from curation.review import FACES
+from curation.review import FACES, colour_labels
 from happysad.common import tables
 from happysad.common.images import file_sha256
 
@@ -317,6 +317,7 @@ def attach(
     prior_results = by_prior if second else [None] * len(paths)
     values = _fields(fo, run, dataset, results, prior_results, embeddings)
     _write(dataset, run, values)
+    colour_labels(fo, dataset)  # the models' readings in the labels' own colours
     ranked = _save_views(dataset, on_faces)
     mapped = face_map.build(dataset, FACE_PREDICTIONS) if on_faces else None
     suspects = [

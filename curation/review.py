@@ -46,6 +46,9 @@ VIEWS = {
 }
 QUALITY = "quality"  # each issue's score, 0 (the issue at its worst) .. 1 (curation.quality)
 FACES = "faces"  # detections from `curate faces`
+# each label's colour in the App, the labels in sorted order (happy amber, sad blue): FiftyOne's
+# own pool gave happy and sad two blues, hard to tell apart in the grid and the Embeddings panel
+PALETTE = ("#f2a900", "#1f5fd1", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
 def dataset_name(data_dir: Path) -> str:
@@ -160,10 +163,29 @@ def sync(fo: ModuleType, catalog: Catalog) -> SyncReport:
                 dataset.set_values(key, values, key_field="id", progress=False)
         dataset.set_values("tags", tags, key_field="id", progress=False)
     _save_views(dataset)
+    colour_labels(fo, dataset)
     dataset.compute_metadata(progress=False)
     catalog.set_conflicts(conflicted)
     catalog.set_meta(DATASET_KEY, name)
     return SyncReport(name, len(new), len(tags), len(dataset), len(conflicted))
+
+
+def colour_labels(fo: ModuleType, dataset) -> None:
+    """One colour a label (PALETTE) in every label field the dataset has (the labels given and,
+    after `review --predictions`, what the models read), so a label looks the same everywhere."""
+    labels = sorted(x for x in dataset.distinct("ground_truth.label") if x)
+    colours = [{"value": label, "color": PALETTE[n % len(PALETTE)]} for n, label in enumerate(labels)]
+    kinds = (fo.Classification, fo.Detections)
+    paths = [
+        name
+        for name, field in dataset.get_field_schema().items()
+        if issubclass(getattr(field, "document_type", type(None)), kinds)
+    ]
+    fields = [{"path": p, "colorByAttribute": "label", "valueColors": colours} for p in sorted(paths)]
+    scheme = fo.ColorScheme(color_by="value", fields=fields)
+    if dataset.app_config.color_scheme != scheme:
+        dataset.app_config.color_scheme = scheme
+        dataset.save()
 
 
 def _save_views(dataset) -> None:

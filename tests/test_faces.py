@@ -216,6 +216,13 @@ def test_review_on_a_face_run_predicts_each_face_and_ranks_faces(face_run, works
     assert all(p.face_predictions.label != p.ground_truth.label for p in view)
     confidences = view.values("face_predictions.confidence")
     assert confidences == sorted(confidences, reverse=True)
+    # happy and sad in two colours of their own, the same in every label field (the App's grid and map)
+    scheme = dataset.app_config.color_scheme
+    colours = {f["path"]: {c["value"]: c["color"] for c in f["valueColors"]} for f in scheme.fields}
+    assert scheme.color_by == "value" and {"ground_truth", "face_predictions", "prior_prediction"} <= set(
+        colours
+    )
+    assert len({str(c) for c in colours.values()}) == 1 and len(set(colours["ground_truth"].values())) == 2
     _faces_lie_by_similarity(dataset, report["predictions"]["face_map"])
 
 
