@@ -30,6 +30,12 @@ def app(tmp_path, fiftyone_env):
         yield data, url
 
 
+def _tag(name: str) -> str:
+    """A tile's chip for a sample tag: FiftyOne calls it tag-tags-<tag> when the App colours by
+    field and tag-<tag> when it colours by value, as happysad's colour scheme has it."""
+    return f':is([data-cy="tag-tags-{name}"], [data-cy="tag-{name}"])'
+
+
 def _a_conflict_tile(page, address: str, shots: Path):
     """A tile of the conflicts view that shows its conflict tag. How many tiles the grid draws,
     and when, is the App's business: beside a busy test worker on the AVX2-only EPYC it drew 2
@@ -43,7 +49,7 @@ def _a_conflict_tile(page, address: str, shots: Path):
         show_tags = page.locator('[data-cy="checkbox-tags"]')  # sample tags on the tiles (kept on reload)
         if "Mui-checked" not in (show_tags.get_attribute("class") or ""):
             show_tags.click()
-        tile = page.locator('[data-cy="looker"]:has([data-cy="tag-tags-conflict"])').first
+        tile = page.locator(f'[data-cy="looker"]:has({_tag("conflict")})').first
         try:
             tile.wait_for(timeout=APP_LOAD_MS)
             return tile
@@ -75,7 +81,7 @@ def test_rejection_in_the_app_is_honoured_by_export(app, fiftyone_env):
         apply = page.get_by_text("Apply", exact=True)
         if apply.count():
             apply.first.click()
-        page.locator('[data-cy="tag-tags-reject"]').first.wait_for(timeout=30_000)
+        page.locator(_tag("reject")).first.wait_for(timeout=30_000)
         page.screenshot(path=str(Path(data) / "app.png"))
         browser.close()
 
