@@ -313,7 +313,7 @@ def attach(
         results = by_prior if run.is_prior else classify(run, found)
     else:
         results, embeddings = predict(run, paths), None
-        by_prior = predict(prior, paths) if second else []
+        by_prior = predict(prior, paths) if second else None
     prior_results = by_prior if second else [None] * len(paths)
     values = _fields(fo, run, dataset, results, prior_results, embeddings)
     _write(dataset, run, values)

@@ -1,8 +1,8 @@
 """Faces laid out by similarity in the App: each face crop's embedding (the prior's last hidden
-layer, trainer.face_scoring.classify_and_embed) on its face prediction, a 2-D map of them (FiftyOne Brain's
-visualization: the Embeddings panel) and a similarity index (its scikit-learn backend), so a
-reviewer can lasso a cluster of mislabelled faces and sort by similarity to one wrong label to
-find its siblings.
+layer, trainer.face_scoring.classify_and_embed) on its face prediction, a 2-D map of them
+(FiftyOne Brain's visualization: the Embeddings panel) and a similarity index (its scikit-learn
+backend), so a reviewer can lasso a cluster of mislabelled faces and sort by similarity to one
+wrong label to find its siblings.
 """
 
 from __future__ import annotations

@@ -175,13 +175,8 @@ def colour_labels(fo: ModuleType, dataset) -> None:
     after `review --predictions`, what the models read), so a label looks the same everywhere."""
     labels = sorted(x for x in dataset.distinct("ground_truth.label") if x)
     colours = [{"value": label, "color": PALETTE[n % len(PALETTE)]} for n, label in enumerate(labels)]
-    kinds = (fo.Classification, fo.Detections)
-    paths = [
-        name
-        for name, field in dataset.get_field_schema().items()
-        if issubclass(getattr(field, "document_type", type(None)), kinds)
-    ]
-    fields = [{"path": p, "colorByAttribute": "label", "valueColors": colours} for p in sorted(paths)]
+    paths = sorted(dataset.get_field_schema(embedded_doc_type=(fo.Classification, fo.Detections)))
+    fields = [{"path": p, "colorByAttribute": "label", "valueColors": colours} for p in paths]
     scheme = fo.ColorScheme(color_by="value", fields=fields)
     if dataset.app_config.color_scheme != scheme:
         dataset.app_config.color_scheme = scheme
