@@ -73,31 +73,41 @@ def test_the_model_export_replaces_only_an_earlier_export_of_its_own(tmp_path: P
 
 
 def test_two_reviews_at_once_build_one_dataset_and_a_doubled_one_is_folded(tmp_path, fiftyone_env):
-    """Two `curate review` on one workspace: one sync after the other, each file once. A dataset
-    two syncs once doubled is folded, every copy's decision kept: the reject and the relabel."""
+    """Two `curate review` on one workspace, beside a third on another: one sync after the
+    other, each file once, and two datasets created at once both succeed, each printing one
+    JSON value alone. A dataset two syncs once doubled is folded, every copy's decision kept:
+    the reject and the relabel."""
     from curation.database import fiftyone
     from curation.review import dataset_name
 
+    data, other_data = tmp_path / "ws", tmp_path / "other-ws"
     make_tree(tmp_path / "tree")
-    data = tmp_path / "ws"
+    make_tree(tmp_path / "other-tree")
     images = curate_json("import", str(tmp_path / "tree"), data=data)["added"]
+    other = curate_json("import", str(tmp_path / "other-tree"), data=other_data)["added"]
     command = "from curation.cli import main; main()"
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(data)],
+            [sys.executable, "-c", command, "review", "--no-app", "--json", "--data", str(workspace)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **fiftyone_env},
         )
-        for _ in range(2)
+        for workspace in (data, data, other_data)
     ]
     reports = []
     for process in processes:
         stdout, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr[-2000:]
-        reports.append(json.loads(stdout))
-    assert sorted(r["added"] for r in reports) == [0, images] and {r["samples"] for r in reports} == {images}
+        reports.append(json.loads(stdout))  # one JSON value, nothing else
+    assert sorted(r["added"] for r in reports[:2]) == [0, images] and {r["samples"] for r in reports[:2]} == {
+        images
+    }
+    assert (
+        reports[2]["added"] == reports[2]["samples"] == other
+        and reports[2]["dataset"] != reports[0]["dataset"]
+    )
 
     os.environ.update(fiftyone_env)
     dataset = fiftyone().load_dataset(dataset_name(data))

@@ -190,40 +190,6 @@ def test_a_database_service_of_another_directory_is_refused(tmp_path, fiftyone_e
     assert line.startswith("curate: error: FiftyOne reached a database service that keeps its data in")
 
 
-def test_two_reviews_at_once_both_succeed_with_json_alone_on_stdout(tmp_path, fiftyone_env):
-    import json
-    import subprocess
-    import sys
-
-    processes = []
-    for n in range(2):
-        make_tree(tmp_path / f"tree{n}")
-        curate_json("import", str(tmp_path / f"tree{n}"), data=tmp_path / f"ws{n}")
-        command = "from curation.cli import main; main()"
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    command,
-                    "review",
-                    "--no-app",
-                    "--json",
-                    "--data",
-                    str(tmp_path / f"ws{n}"),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env={**os.environ, **fiftyone_env},
-            )
-        )
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr[-2000:]
-        assert json.loads(stdout)["added"] > 0  # one JSON value, nothing else
-
-
 def test_a_robots_txt_redirect_to_a_non_public_address_is_never_followed(monkeypatch):
     """robots.txt is fetched under the same guard as images: a public host (127.0.0.1 here)
     whose robots.txt redirects to an internal one (a server of ours on 127.0.0.2) gets no
