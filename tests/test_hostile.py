@@ -1,9 +1,9 @@
 """The third audit of hostile input, a test each: a model export that would replace what it
-did not write, two reviews at once, run files nested or shaped to crash a reader, a full disk
-under TensorFlow's writer and under an export, robots.txt redirected to a name that resolves
-inward, malformed, slow and oversized requests to `serve` and a busy port, `--json` on
-failure, FIFOs in an import and in a run, and a library's warning in a table.
-(tests/test_hostile_earlier.py has the first two audits.)"""
+did not write, reviews at once on one workspace and on two, run files nested or shaped to crash
+a reader, a full disk under TensorFlow's writer and under an export, malformed, slow and
+oversized requests to `serve` and a busy port, `--json` on failure, FIFOs in an import and in a
+run, and a library's warning in a table. (tests/test_hostile_earlier.py has the first two
+audits, and the third's robots.txt redirected to a name that resolves inward.)"""
 
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from collector import addresses
 from tests.conftest import _free_port, curate_json, run_cli
 from tests.curation_data import make_tree
-from tests.hostile_checks import clean, fetch_behind_robots, one_line, raw_digests, small_disk
+from tests.hostile_checks import clean, one_line, raw_digests, small_disk
 from tests.trainer_data import QUICK
 from tests.trainer_data import run as run_trainer
 
@@ -219,25 +218,6 @@ def test_curate_export_onto_a_full_disk_names_the_destination(tmp_path: Path):
             curate_json(*step, data=data)
         line = one_line(run_cli("curate", "export", "--out", str(small / "curated"), data=data))
         assert "No space left on device" in line and str(small) in line and "/raw/" not in line, line
-
-
-def test_a_robots_txt_redirect_to_a_name_resolving_inward_disallows(monkeypatch):
-    """A robots.txt hop to a *name* that resolves to a non-public address is refused by the
-    resolver; its rules are then unknown, so the site's images are not fetched (no address
-    inward is connected to: the resolver is fed the answer)."""
-    real = addresses.kind_of
-    monkeypatch.setattr(addresses, "kind_of", lambda a: None if a == "127.0.0.1" else real(a))
-
-    class Resolver(addresses.DefaultResolver):
-        async def resolve(self, host, port=0, family=0):
-            if host == "inside.example":
-                return [
-                    {"hostname": host, "host": "10.0.0.7", "port": port, "family": 2, "proto": 0, "flags": 0}
-                ]
-            return await super().resolve(host, port, family)
-
-    monkeypatch.setattr(addresses, "DefaultResolver", Resolver)
-    assert asyncio.run(fetch_behind_robots("http://inside.example/robots.txt")) == "disallowed by robots.txt"
 
 
 def _started(process: subprocess.Popen, port: int) -> None:

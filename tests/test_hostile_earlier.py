@@ -1,7 +1,8 @@
 """Audits one and two (tests/test_hostile.py has the third; tests/test_hostile_corpus.py runs
 their corpus through the whole loop): each hostile case the audits found, a test each: files
 only TensorFlow refuses, endless or huge files, crafted runs, another database, a full disk,
-redirects inward, slow and absurd requests, two commands at once, a kill mid-write."""
+redirects inward (to an address, and to a name that resolves inward), slow and absurd requests,
+a second build beside a running one, a kill mid-write."""
 
 from __future__ import annotations
 
@@ -208,6 +209,25 @@ def test_a_robots_txt_redirect_to_a_non_public_address_is_never_followed(monkeyp
 
     assert asyncio.run(fetch()) == "disallowed by robots.txt"
     assert internal_hits == []
+
+
+def test_a_robots_txt_redirect_to_a_name_resolving_inward_disallows(monkeypatch):
+    """A robots.txt hop to a *name* that resolves to a non-public address is refused by the
+    resolver; its rules are then unknown, so the site's images are not fetched (no address
+    inward is connected to: the resolver is fed the answer)."""
+    real = addresses.kind_of
+    monkeypatch.setattr(addresses, "kind_of", lambda a: None if a == "127.0.0.1" else real(a))
+
+    class Resolver(addresses.DefaultResolver):
+        async def resolve(self, host, port=0, family=0):
+            if host == "inside.example":
+                return [
+                    {"hostname": host, "host": "10.0.0.7", "port": port, "family": 2, "proto": 0, "flags": 0}
+                ]
+            return await super().resolve(host, port, family)
+
+    monkeypatch.setattr(addresses, "DefaultResolver", Resolver)
+    assert asyncio.run(fetch_behind_robots("http://inside.example/robots.txt")) == "disallowed by robots.txt"
 
 
 def test_predictions_a_killed_review_left_half_written_are_cleared_by_the_next(tmp_path, fiftyone_env):
