@@ -45,8 +45,8 @@ class LiveSite:
 os.environ.update({"NO_COLOR": "1", "COLUMNS": "200", "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 # A test worker's TensorFlow (in here and in the commands it starts) takes its share of the
-# cores, not all of them: two workers of two threads each on 2 cores contend, and the suite
-# took 405-411 s against 385 s with one thread a worker (2-core AMX Xeon, same tests).
+# cores, not all of them: two workers of two threads each on 2 cores contend. pytest took
+# 405-411 s with two threads a worker and 385-400 s with one (three runs each, 2-core AMX Xeon).
 _SHARE = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 for _threads in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
     os.environ.setdefault(_threads, _SHARE)
