@@ -49,7 +49,7 @@ lint: install
 # 520 s against two's 500 s on the AMX machine). A test file stays on one worker, so its module
 # fixtures (the demo run, a trained model) are built once; files go out in collection order, the
 # demo's first (tests/conftest.py), not largest-first. The demo's fixture (a smaller loop than
-# `make demo`'s): 74 s on a 2-core AMX Xeon. --durations: where the time went, in CI's log too.
+# `make demo`'s): 42 s on a 2-core AMX Xeon. --durations: where the time went, in CI's log too.
 test: browser lint docs
 	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=2 --dist loadfile --no-loadscope-reorder --durations=20
 

@@ -17,11 +17,13 @@ import pytest
 from collector.demo import catalogue
 from curation.decisions import FLAG_TAGS
 from tests.conftest import curate_json, open_app_view, review_app
+from tests.trainer_data import run
 
 # The demo's loop made smaller than `make demo`'s (50 pictures a query, not 80; 12 in the other
-# scrape, not 40; two folds of 10 epochs, not three of 30), all it asserts still there: 74 s
-# alone on a 2-core AMX Xeon where `make demo` takes 95 s; the full loop took 3 min 25 s alone on
-# the AVX2-only EPYC. The timeout only guards against a hang: 3x the slowest measured there.
+# scrape, not 40; two folds of 10 epochs, not three of 30), all it asserts still there: 42 s
+# alone on a 2-core AMX Xeon where `make demo` takes 55 s (74 s and 95 s when each step was a
+# process of its own); the full loop, as processes, took 3 min 25 s alone on the AVX2-only EPYC.
+# The timeout only guards against a hang: 3x the slowest measured there.
 DEMO_SECONDS = 10 * 60
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * DEMO_SECONDS)]
 
@@ -167,22 +169,7 @@ def test_second_round_uses_the_corrections(demo, fiftyone_env):
     after = {r["sha256"]: r["label"] for r in csv.DictReader((data / "curated" / "manifest.csv").open())}
     moved = [sha for sha in after if sha in before and before[sha] != after[sha]]
     assert moved, "relabelled images did not move to their new class folder"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import trainer.cli as m; m.train_main()",
-            str(data / "curated"),
-            "--out",
-            str(data / "runs" / "round-2"),
-            "--epochs",
-            "4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
+    result = run("train", str(data / "curated"), "--out", str(data / "runs" / "round-2"), "--epochs", "4")
     assert result.returncode == 0, result.stderr[-2000:]
     said = " ".join(result.stdout.split())  # as read, whatever the terminal's width wrapped
     assert "vs previous run" in said and "round-1" in said
