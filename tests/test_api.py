@@ -33,16 +33,19 @@ def _same(api: dict, cli: dict) -> None:
         assert json.loads(json.dumps(api[key], default=str)) == cli[key], key
 
 
-def test_import_happysad_loads_neither_tensorflow_nor_fiftyone():
+def test_importing_happysad_or_a_command_loads_no_heavy_library():
+    """Neither TensorFlow, FiftyOne nor scikit-learn: `import happysad` is instant, and a command
+    that prints --help or refuses a bad argument answers in a fraction of a second."""
+    heavy = "[m for m in ('tensorflow', 'keras', 'fiftyone', 'sklearn', 'scipy.stats') if m in sys.modules]"
     code = (
         "import sys, time; t = time.perf_counter(); import happysad; "
         "happysad.Workspace, happysad.load, happysad.train, happysad.Model; "
-        "print(time.perf_counter() - t); "
-        "print([m for m in ('tensorflow', 'keras', 'fiftyone', 'sklearn') if m in sys.modules])"
+        f"print(time.perf_counter() - t); print({heavy}); "
+        f"import collector.cli, curation.cli, trainer.cli; print({heavy})"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    seconds, heavy = done.stdout.splitlines()
-    assert heavy == "[]", heavy
+    seconds, heavy_api, heavy_commands = done.stdout.splitlines()
+    assert heavy_api == heavy_commands == "[]", (heavy_api, heavy_commands)
     print(f"import happysad and its public names: {float(seconds):.3f} s")
 
 
