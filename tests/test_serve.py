@@ -85,6 +85,14 @@ def whole_frame(tmp_path_factory) -> tuple[Path, list[Path]]:
     return base / "r", images
 
 
+@pytest.fixture(scope="module")
+def prior_served() -> Iterator[str]:
+    """`serve prior` with its defaults, one process for the tests that need nothing else of it
+    (TensorFlow, the prior and MTCNN start once: 5 s on the AMX Xeon)."""
+    with serving("prior") as url:
+        yield url
+
+
 async def _post(session: aiohttp.ClientSession, url: str, **kwargs) -> tuple[int, object, dict]:
     async with session.post(f"{url}/predict", **kwargs) as response:
         return response.status, await response.json(), dict(response.headers)
@@ -151,7 +159,7 @@ def test_bad_requests_get_json_errors_with_their_status(whole_frame):
     assert "--queue" in answers[-1][1]["error"]
 
 
-def test_a_burst_of_face_requests_is_answered_and_only_a_full_house_turned_away():
+def test_a_burst_of_face_requests_is_answered_and_only_a_full_house_turned_away(prior_served):
     """16 clients at once on a face run (MTCNN: about 0.2 s a picture on a slow core) all get
     their answer by default; 503 with Retry-After is for a house past --queue."""
     bodies = [_jpeg(scene(30 + n, ("happy", "sad")[n % 2], 1, size=(480, 360))[0]) for n in range(16)]
@@ -160,8 +168,7 @@ def test_a_burst_of_face_requests_is_answered_and_only_a_full_house_turned_away(
         async with aiohttp.ClientSession() as session:
             return await asyncio.gather(*(_post(session, url, data=body) for body in bodies))
 
-    with serving("prior") as url:
-        answered = asyncio.run(burst(url))
+    answered = asyncio.run(burst(prior_served))
     assert [status for status, _, _ in answered] == [200] * 16
     assert {answer["read_by"] for _, answer, _ in answered} == {"faces"}
     with serving("prior", "--queue", "2") as url:
@@ -185,7 +192,7 @@ def test_a_client_too_slow_to_send_is_cut_off(whole_frame):
     assert answer.startswith("HTTP/1.1 408") and '"error"' in answer
 
 
-def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(tmp_path):
+def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(prior_served, tmp_path):
     from playwright.sync_api import sync_playwright
 
     from collector.browser import LAUNCH_ARGS, locate
@@ -194,11 +201,11 @@ def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(tmp_path):
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(_jpeg(picture))
     executable = locate()  # before Playwright starts: it asks Playwright too
-    with serving("prior") as url, sync_playwright() as pw:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         try:
             page = browser.new_page()
-            page.goto(url)
+            page.goto(prior_served)
             assert "happysad" in page.title()
             page.set_input_files("#files", str(photo))
             page.wait_for_selector(".result.drawn", timeout=60_000)
