@@ -286,21 +286,28 @@ def _save_views(dataset, on_faces: bool):
     return ranked
 
 
-def attach(
-    fo: ModuleType, name: str, run_dir: Path, top: int = TOP, faces: bool | None = None
-) -> AssistReport:
-    """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
-    `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
+def open_runs(run_dir: Path) -> tuple[Run, Run]:
+    """The run asked for and the prior read beside it, checked before the dataset is synced or
+    TensorFlow started: a mistyped or broken run is refused in a second, not after the sync."""
     from trainer.errors import DataError
-    from trainer.face_scoring import classify, classify_and_embed, reads_faces
-    from trainer.predict import FACES, WHOLE_FRAME, predict
     from trainer.run import PRIOR_DIR, open_run
 
     try:
-        run = open_run(run_dir)
-        prior = open_run(PRIOR_DIR)
+        return open_run(run_dir), open_run(PRIOR_DIR)
     except DataError as exc:
         raise CurationError(str(exc)) from None
+
+
+def attach(
+    fo: ModuleType, name: str, runs: tuple[Run, Run], top: int = TOP, faces: bool | None = None
+) -> AssistReport:
+    """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
+    `runs`: `open_runs`'s. `faces`: read the faces (default for face runs) or each image as one
+    face crop (False)."""
+    from trainer.face_scoring import classify, classify_and_embed, reads_faces
+    from trainer.predict import FACES, WHOLE_FRAME, predict
+
+    run, prior = runs
     dataset = fo.load_dataset(name)
     paths = dataset.values("filepath")
     on_faces = reads_faces(run, faces, paths)  # not in a workspace of face crops: each is one face
