@@ -98,13 +98,13 @@ def review(
 ) -> ReviewReport:
     """Build or update the FiftyOne dataset; with `predictions` (a run, or 'prior'), read every
     image with its model and rank the labels the evidence disputes ('likely mislabelled')."""
-    runs = assist.open_runs(predictions) if predictions is not None else None
+    evidence = assist.open_evidence(predictions) if predictions is not None else None
     with Catalog(data_dir) as catalog:
         fo, synced = _sync(catalog, progress)
     assisted = None
-    if runs is not None:
+    if evidence is not None:
         quiet_tensorflow()
-        assisted = assist.attach(fo, synced.dataset, runs, top, faces)
+        assisted = assist.attach(fo, synced.dataset, evidence, top, faces)
     return ReviewReport(**dataclasses.asdict(synced), predictions=assisted)
 
 

@@ -98,19 +98,16 @@ def _inside(path: str, folder: Path) -> str:
         return ""
 
 
-def run_splits(run: Run) -> dict[str, str]:
-    """sha256 → the run's split for every picture it was trained or scored on."""
-    pictures = _picture_digests(run)
+def run_splits(run: Run, pictures: dict[str, str]) -> dict[str, str]:
+    """sha256 → the run's split for every picture it was trained or scored on (`pictures`:
+    `_picture_digests`)."""
     rows = tables.read_splits(run.path / tables.SPLIT_FILE)
     return {pictures[r.path]: r.split for r in rows if r.path in pictures}
 
 
-def out_of_fold(run: Run) -> dict[str, np.ndarray]:
+def out_of_fold(run: Run, pictures: dict[str, str]) -> dict[str, np.ndarray]:
     """sha256 → out-of-fold probabilities (in the run's label order), a picture's crops averaged."""
     rows = tables.read_out_of_fold(run.path / tables.OUT_OF_FOLD, run.labels)
-    if not rows:
-        return {}
-    pictures = _picture_digests(run)
     per_picture: dict[str, list[tuple[float, ...]]] = defaultdict(list)
     for row in rows:
         if row.path in pictures:
@@ -191,11 +188,16 @@ def weigh(
 
 
 def _fields(
-    fo: ModuleType, run: Run, dataset, results: list, prior_results: list, embeddings: list[dict] | None
+    fo: ModuleType,
+    evidence: RunEvidence,
+    dataset,
+    results: list,
+    prior_results: list,
+    embeddings: list[dict] | None,
 ):
     """Each field's value per sample id; `label_issue` from cleanlab over every image's evidence."""
     ids, digests, truths = dataset.values(["id", "sha256", "ground_truth.label"])
-    in_run, oof = run_splits(run), out_of_fold(run)
+    run, in_run, oof = evidence.run, evidence.splits, evidence.out_of_fold
     values: dict[str, dict] = {name: {} for name in FIELDS}
     judged: list[tuple[str, int, np.ndarray]] = []
     embeddings = embeddings if embeddings is not None else [None] * len(ids)
@@ -286,28 +288,40 @@ def _save_views(dataset, on_faces: bool):
     return ranked
 
 
-def open_runs(run_dir: Path) -> tuple[Run, Run]:
-    """The run asked for and the prior read beside it, checked before the dataset is synced or
-    TensorFlow started: a mistyped or broken run is refused in a second, not after the sync."""
+@dataclass
+class RunEvidence:
+    """What `review --predictions` reads of a run, all before it syncs the dataset or starts
+    TensorFlow, so that a mistyped or broken run is refused in a second: the run, the prior
+    read beside it, and per picture (sha256) the run's split and out-of-fold probabilities."""
+
+    run: Run
+    prior: Run
+    splits: dict[str, str]
+    out_of_fold: dict[str, np.ndarray]
+
+
+def open_evidence(run_dir: Path) -> RunEvidence:
+    """The run at `run_dir` (or `prior`) and its records, read and checked."""
     from trainer.errors import DataError
     from trainer.run import PRIOR_DIR, open_run
 
     try:
-        return open_run(run_dir), open_run(PRIOR_DIR)
+        run, prior = open_run(run_dir), open_run(PRIOR_DIR)
     except DataError as exc:
         raise CurationError(str(exc)) from None
+    pictures = _picture_digests(run)
+    return RunEvidence(run, prior, run_splits(run, pictures), out_of_fold(run, pictures))
 
 
 def attach(
-    fo: ModuleType, name: str, runs: tuple[Run, Run], top: int = TOP, faces: bool | None = None
+    fo: ModuleType, name: str, evidence: RunEvidence, top: int = TOP, faces: bool | None = None
 ) -> AssistReport:
     """Predict every sample with the run's model, weigh the evidence, rank labels, save the views.
-    `runs`: `open_runs`'s. `faces`: read the faces (default for face runs) or each image as one
-    face crop (False)."""
+    `faces`: read the faces (default for face runs) or each image as one face crop (False)."""
     from trainer.face_scoring import classify, classify_and_embed, reads_faces
     from trainer.predict import FACES, WHOLE_FRAME, predict
 
-    run, prior = runs
+    run, prior = evidence.run, evidence.prior
     dataset = fo.load_dataset(name)
     paths = dataset.values("filepath")
     on_faces = reads_faces(run, faces, paths)  # not in a workspace of face crops: each is one face
@@ -322,7 +336,7 @@ def attach(
         results, embeddings = predict(run, paths), None
         by_prior = predict(prior, paths) if second else None
     prior_results = by_prior if second else [None] * len(paths)
-    values = _fields(fo, run, dataset, results, prior_results, embeddings)
+    values = _fields(fo, evidence, dataset, results, prior_results, embeddings)
     _write(dataset, run, values)
     colour_labels(fo, dataset)  # the models' readings in the labels' own colours
     ranked = _save_views(dataset, on_faces)
