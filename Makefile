@@ -8,8 +8,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install browser demo test lint docs notebook-html bench clean
 
-# uv installs the same releases pip picks (checked: the same `pip freeze`) in 30 s against pip's
-# 71 s on the AMX Xeon, downloading and compiling on both cores; pip is the fallback.
+# uv installs the same releases pip picks (checked: the same `pip freeze`) in 35-36 s against
+# pip's 70-73 s on the AMX Xeon (uv's cache empty), downloading and compiling on both cores; pip
+# is the fallback.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --system-certs \

@@ -57,8 +57,9 @@ SLOWEST = "test_loop.py"  # the demo end to end: 72 s of the suite's 665 (test_f
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The demo's file first: on two workers (`make test`, files in collection order) it then
     runs beside the rest instead of alone at the end; the two workers finished 3 to 12 s apart
-    in two runs (347 / 350 s and 327 / 339 s on the AMX Xeon). Only it: with the TensorFlow files also first, all of them
-    contended and the run took longer. The order within a file is kept."""
+    in two runs (347 / 350 s and 327 / 339 s on the AMX Xeon). Only it: with the TensorFlow
+    files also first, all of them contended and the run took longer. The order within a file
+    is kept."""
     items.sort(key=lambda item: item.path.name != SLOWEST)
 
 

@@ -100,13 +100,9 @@ def test_two_reviews_at_once_build_one_dataset_and_a_doubled_one_is_folded(tmp_p
         stdout, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr[-2000:]
         reports.append(json.loads(stdout))  # one JSON value, nothing else
-    assert sorted(r["added"] for r in reports[:2]) == [0, images] and {r["samples"] for r in reports[:2]} == {
-        images
-    }
-    assert (
-        reports[2]["added"] == reports[2]["samples"] == other
-        and reports[2]["dataset"] != reports[0]["dataset"]
-    )
+    *same, beside = reports
+    assert sorted(r["added"] for r in same) == [0, images] and {r["samples"] for r in same} == {images}
+    assert beside["added"] == beside["samples"] == other and beside["dataset"] != same[0]["dataset"]
 
     os.environ.update(fiftyone_env)
     dataset = fiftyone().load_dataset(dataset_name(data))

@@ -1,8 +1,8 @@
 """Headline metrics from labels and scores, with the decision threshold chosen on validation.
 
-scikit-learn and scipy.stats are imported where they are used: a trainer command that prints
---help or stops at a bad argument then starts in 0.4 s, not 2 s (they come with TensorFlow,
-which Keras makes import them, in every command that reads a model)."""
+scikit-learn and scipy.stats are imported where they are used, so a trainer command that only
+prints --help or refuses an argument starts in 0.4 s, not 2 s. A command that reads a model
+loads them anyway: TensorFlow imports Keras, and Keras imports both."""
 
 from __future__ import annotations
 
