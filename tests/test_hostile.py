@@ -289,29 +289,33 @@ def test_serve_answers_malformed_slow_and_oversized_requests_as_json(tmp_path: P
     assert stderr.count("serve: 400") == 3, stderr[-3000:]  # one line each
 
 
-def test_serve_on_a_busy_port_announces_nothing_and_says_why(tmp_path: Path):
+def test_serve_on_a_busy_port_says_so_before_loading_the_model(tmp_path: Path):
+    """Refused before TensorFlow, the model and the face detector start (5 s here, three times
+    that on a slow core): the port is the first thing serve tries."""
+    loaded = tmp_path / "loaded"
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(loaded)!r}, 'w').write(str('tensorflow' in sys.modules)))\n"
+        "from trainer.cli import serve_main\nserve_main()\n"
+    )
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from trainer.cli import serve_main; serve_main()",
-                "prior",
-                "--port",
-                str(port),
-                "--json",
-            ],
+            [sys.executable, "-c", code, "prior", "--port", str(port), "--json"],
             capture_output=True,
             text=True,
             timeout=300,
             env={**os.environ, "NO_COLOR": "1"},
         )
     line = one_line(result)
-    assert line.startswith("serve: error: ") and "address already in use" in line.lower(), line
+    assert (
+        line
+        == f"serve: error: cannot listen on 127.0.0.1:{port}: address already in use; --port picks another"
+    )
     assert json.loads(result.stdout) == {"error": line.removeprefix("serve: error: "), "exit": 1}
+    assert loaded.read_text() == "False"
 
 
 def test_json_on_failure_is_one_json_value_beside_the_line(tmp_path: Path):
@@ -366,17 +370,23 @@ def test_evaluate_names_what_it_skipped_and_a_librarys_warning_never_interrupts(
         buffer, "JPEG", exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd
     )
     (data / "happy" / "broken-exif.jpg").write_bytes(buffer.getvalue())
-    for command in (
-        ("evaluate", "prior", str(data), "--no-faces"),
-        ("predict", "prior", str(data / "happy" / "broken-exif.jpg"), "--no-faces"),
-    ):
-        done = subprocess.run(
-            [sys.executable, "-c", f"from trainer.cli import {command[0]}_main as m; m()", *command[1:]],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-        )
-        assert done.returncode == 0 and "Warning" not in done.stderr + done.stdout, done.stderr[-2000:]
-        if command[0] == "evaluate":
-            assert "skipped 1 unreadable" in " ".join(done.stdout.split()), done.stdout
+    # both in one fresh process (TensorFlow starts once), as a user's shell would call them: a
+    # warning either prints goes to the process's stderr, where pytest does not catch it
+    code = (
+        "import sys\nfrom trainer.cli import evaluate_main, predict_main\n"
+        "for main, args in ((evaluate_main, sys.argv[1:4]), (predict_main, sys.argv[4:])):\n"
+        "    sys.argv = ['happysad', *args]\n"
+        "    try:\n        main()\n"
+        "    except SystemExit as done:\n        assert not done.code, done.code\n"
+    )
+    evaluate, predict = ("prior", str(data), "--no-faces"), ("prior", str(data / "happy" / "broken-exif.jpg"))
+    done = subprocess.run(
+        [sys.executable, "-c", code, *evaluate, *predict, "--no-faces"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+    assert done.returncode == 0 and "Warning" not in done.stderr + done.stdout, done.stderr[-2000:]
+    assert "skipped 1 unreadable" in " ".join(done.stdout.split()), done.stdout
+    assert "broken-exif.jpg" in done.stdout.rsplit("skipped 1 unreadable", 1)[1], done.stdout  # predict's

@@ -93,6 +93,14 @@ def prior_served() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def strict_served(whole_frame) -> Iterator[str]:
+    """`serve` of the whole-frame run with small limits, shared by the tests of what it turns
+    away (each serve process costs TensorFlow's start: 4 s here, about 12 s on a slow core)."""
+    with serving(str(whole_frame[0]), "--max-bytes", "50000", "--queue", "2", "--timeout", "1") as url:
+        yield url
+
+
 async def _post(session: aiohttp.ClientSession, url: str, **kwargs) -> tuple[int, object, dict]:
     async with session.post(f"{url}/predict", **kwargs) as response:
         return response.status, await response.json(), dict(response.headers)
@@ -129,8 +137,8 @@ def test_answers_are_predicts_alone_in_a_form_and_under_load(whole_frame):
         asyncio.run(calls(url))
 
 
-def test_bad_requests_get_json_errors_with_their_status(whole_frame):
-    run, images = whole_frame
+def test_bad_requests_get_json_errors_with_their_status(whole_frame, strict_served):
+    _, images = whole_frame
 
     async def calls(url: str) -> list[tuple[int, object, dict]]:
         async with aiohttp.ClientSession() as session:
@@ -149,8 +157,7 @@ def test_bad_requests_get_json_errors_with_their_status(whole_frame):
                 await _post(session, url, data=many),  # three images, room for two: never admissible
             ]
 
-    with serving(str(run), "--max-bytes", "50000", "--queue", "2") as url:
-        answers = asyncio.run(calls(url))
+    answers = asyncio.run(calls(strict_served))
     statuses = [status for status, _, _ in answers]
     # what Pillow reads and TensorFlow's decoder refuses: found by the one decode serve makes
     assert statuses == [415] * len(undecodable()) + [415, 400, 400, 413, 413, 413]
@@ -178,12 +185,8 @@ def test_a_burst_of_face_requests_is_answered_and_only_a_full_house_turned_away(
     assert {status for status, _, _ in crowded} <= {200, 503}
 
 
-def test_a_client_too_slow_to_send_is_cut_off(whole_frame):
-    run, _ = whole_frame
-    with (
-        serving(str(run), "--timeout", "1") as url,
-        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as raw,
-    ):
+def test_a_client_too_slow_to_send_is_cut_off(strict_served):
+    with socket.create_connection(("127.0.0.1", int(strict_served.rsplit(":", 1)[1]))) as raw:
         raw.sendall(
             b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n\xff"
         )

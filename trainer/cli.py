@@ -240,6 +240,7 @@ def serve(
 ) -> None:
     from trainer import serve_runner
 
+    serve_runner.claim(host, port)
     run = api.load(_inside(data, str(run_dir)))
     reading = face_scoring.reads_faces(run, faces, [])
     settings = serve_lib.Settings(max_bytes=max_bytes, queue=queue, read_timeout=timeout, max_wait=max_wait)

@@ -11,8 +11,11 @@ only drops a trickling client, silently, when its keep-alive timer runs out at 7
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from http import HTTPStatus
@@ -109,6 +112,28 @@ async def _serve(application: web.Application, host: str, port: int, announce: C
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+_HINTS = {errno.EADDRINUSE: "; --port picks another", errno.EADDRNOTAVAIL: "; --host must be this machine's"}
+
+
+def claim(host: str, port: int) -> None:
+    """Bind each address `serve` will listen on, and let go at once: a busy port or an address
+    not of this machine is said in a second, not after the model and the face detector have
+    loaded (5 s on the AMX Xeon). aiohttp binds them for real once the model is ready."""
+    try:
+        found = {
+            a[4]: a[0]
+            for a in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        }
+        for address, family in found.items():
+            socket.create_server(address, family=family).close()
+    except OSError as exc:
+        # create_server's own message repeats the address; a resolver's error has no errno > 0
+        reason = (os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or str(exc)).lower()
+        raise OSError(
+            exc.errno, f"cannot listen on {host}:{port}: {reason}{_HINTS.get(exc.errno, '')}"
+        ) from None
 
 
 def run(
