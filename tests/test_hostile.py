@@ -1,7 +1,7 @@
 """The third audit of hostile input, a test each: a model export that would replace what it
 did not write, reviews at once on one workspace and on two, run files nested or shaped to crash
 a reader, a full disk under TensorFlow's writer and under an export, malformed, slow and
-oversized requests to `serve` and a busy port, `--json` on failure, FIFOs in an import and in a
+oversized requests to `serve` (its busy port: tests/test_serve.py), `--json` on failure, FIFOs in an import and in a
 run, and a library's warning in a table. (tests/test_hostile_earlier.py has the first two
 audits, and the third's robots.txt redirected to a name that resolves inward.)"""
 
@@ -287,35 +287,6 @@ def test_serve_answers_malformed_slow_and_oversized_requests_as_json(tmp_path: P
     stderr = process.stderr.read() if process.stderr else ""
     assert process.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
     assert stderr.count("serve: 400") == 3, stderr[-3000:]  # one line each
-
-
-def test_serve_on_a_busy_port_says_so_before_loading_the_model(tmp_path: Path):
-    """Refused before TensorFlow, the model and the face detector start (5 s here, three times
-    that on a slow core): the port is the first thing serve tries."""
-    loaded = tmp_path / "loaded"
-    code = (
-        "import atexit, sys\n"
-        f"atexit.register(lambda: open({str(loaded)!r}, 'w').write(str('tensorflow' in sys.modules)))\n"
-        "from trainer.cli import serve_main\nserve_main()\n"
-    )
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-c", code, "prior", "--port", str(port), "--json"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
-    line = one_line(result)
-    assert (
-        line
-        == f"serve: error: cannot listen on 127.0.0.1:{port}: address already in use; --port picks another"
-    )
-    assert json.loads(result.stdout) == {"error": line.removeprefix("serve: error: "), "exit": 1}
-    assert loaded.read_text() == "False"
 
 
 def test_json_on_failure_is_one_json_value_beside_the_line(tmp_path: Path):

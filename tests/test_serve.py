@@ -1,6 +1,7 @@
 """`serve`, started as a user starts it, called over loopback with aiohttp's client and its page
 driven in real Chromium: answers as `predict` gives them, errors as JSON with their status,
-concurrent requests scored together."""
+concurrent requests scored together; a busy port or a foreign address refused before the model
+loads."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import pytest
 from tests.conftest import _free_port
 from tests.faces_data import scene
 from tests.fixture_site import bomb_png
+from tests.hostile_checks import one_line
 from tests.trainer_data import face, make_tree, run_json, undecodable
 
 # a mixed-precision (bfloat16) run's outputs move in the fourth digit with the batch a picture
@@ -219,3 +221,47 @@ def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(prior_served,
             page.screenshot(path=str(tmp_path / "page.png"))
         finally:
             browser.close()
+
+
+def test_serve_on_a_busy_port_says_so_before_loading_the_model(tmp_path: Path):
+    """Refused before TensorFlow, the model and the face detector start (5 s here, three times
+    that on a slow core): the port is the first thing serve tries."""
+    loaded = tmp_path / "loaded"
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(loaded)!r}, 'w').write(str('tensorflow' in sys.modules)))\n"
+        "from trainer.cli import serve_main\nserve_main()\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-c", code, "prior", "--port", str(port), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    line = one_line(result)
+    assert (
+        line
+        == f"serve: error: cannot listen on 127.0.0.1:{port}: address already in use; --port picks another"
+    )
+    assert json.loads(result.stdout) == {"error": line.removeprefix("serve: error: "), "exit": 1}
+    assert loaded.read_text() == "False"
+
+
+def test_serve_claims_only_addresses_of_this_machine_and_lets_go():
+    """192.0.2.1 (TEST-NET-1, documentation only) is bound, never connected to: no packet leaves."""
+    from trainer.serve_runner import claim
+
+    with pytest.raises(OSError) as refused:
+        claim("192.0.2.1", 8000)
+    said = "cannot listen on 192.0.2.1:8000: cannot assign requested address; --host must be this machine's"
+    assert refused.value.strerror == said  # the line serve prints (happysad.common.cli.os_error_line)
+    port = _free_port()
+    claim("127.0.0.1", port)
+    claim("127.0.0.1", port)  # let go: the same port again, and serve's own bind after it
+    with socket.create_server(("127.0.0.1", port)):
+        pass
