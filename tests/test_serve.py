@@ -224,8 +224,8 @@ def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(prior_served,
 
 
 def test_serve_on_a_busy_port_says_so_before_loading_the_model(tmp_path: Path):
-    """Refused before TensorFlow, the model and the face detector start (5 s here, three times
-    that on a slow core): the port is the first thing serve tries."""
+    """Refused before TensorFlow, the model and the face detector start (5 s on the AMX Xeon,
+    about three times that on the AVX2-only EPYC): the port is the first thing serve tries."""
     loaded = tmp_path / "loaded"
     code = (
         "import atexit, sys\n"
@@ -244,10 +244,8 @@ def test_serve_on_a_busy_port_says_so_before_loading_the_model(tmp_path: Path):
             env={**os.environ, "NO_COLOR": "1"},
         )
     line = one_line(result)
-    assert (
-        line
-        == f"serve: error: cannot listen on 127.0.0.1:{port}: address already in use; --port picks another"
-    )
+    said = f"cannot listen on 127.0.0.1:{port}: address already in use; --port picks another"
+    assert line == f"serve: error: {said}"
     assert json.loads(result.stdout) == {"error": line.removeprefix("serve: error: "), "exit": 1}
     assert loaded.read_text() == "False"
 
@@ -263,5 +261,5 @@ def test_serve_claims_only_addresses_of_this_machine_and_lets_go():
     port = _free_port()
     claim("127.0.0.1", port)
     claim("127.0.0.1", port)  # let go: the same port again, and serve's own bind after it
-    with socket.create_server(("127.0.0.1", port)):
+    with socket.create_server(("127.0.0.1", port)):  # raises if a claim still held the port
         pass
