@@ -26,7 +26,7 @@ from PIL import Image
 from tests.conftest import _free_port, curate_json, run_cli
 from tests.curation_data import make_tree
 from tests.hostile_checks import clean, one_line, raw_digests, small_disk
-from tests.trainer_data import QUICK
+from tests.trainer_data import QUICK, in_one_process
 from tests.trainer_data import run as run_trainer
 
 
@@ -341,22 +341,12 @@ def test_evaluate_names_what_it_skipped_and_a_librarys_warning_never_interrupts(
         buffer, "JPEG", exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd
     )
     (data / "happy" / "broken-exif.jpg").write_bytes(buffer.getvalue())
-    # both in one fresh process, where pytest catches no warning (TensorFlow starts once): a
-    # warning either would print reaches stderr; one both would print, the first prints
-    code = (
-        "import sys\nfrom trainer.cli import evaluate_main, predict_main\n"
-        "for main, args in ((evaluate_main, sys.argv[1:4]), (predict_main, sys.argv[4:])):\n"
-        "    sys.argv = ['happysad', *args]\n"
-        "    try:\n        main()\n"
-        "    except SystemExit as done:\n        assert not done.code, done.code\n"
-    )
-    evaluate, predict = ("prior", str(data), "--no-faces"), ("prior", str(data / "happy" / "broken-exif.jpg"))
-    done = subprocess.run(
-        [sys.executable, "-c", code, *evaluate, *predict, "--no-faces"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    # both in one fresh process, where pytest catches no warning: a warning either would print
+    # reaches stderr; one both would print, the first prints
+    done = in_one_process(
+        ("evaluate", "prior", str(data), "--no-faces"),
+        ("predict", "prior", str(data / "happy" / "broken-exif.jpg"), "--no-faces"),
+        env={"COLUMNS": "200"},
     )
     assert done.returncode == 0 and "Warning" not in done.stderr + done.stdout, done.stderr[-2000:]
     evaluated, _, predicted = " ".join(done.stdout.split()).partition("skipped 1 unreadable")

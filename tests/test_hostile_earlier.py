@@ -13,8 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,32 +23,8 @@ from collector import addresses
 from tests.conftest import LiveSite, curate_json, loopback_app, run_cli, run_collect
 from tests.curation_data import make_tree
 from tests.hostile_checks import clean, fetch_behind_robots, one_line, raw_digests, small_disk
-from tests.trainer_data import QUICK, run_json
+from tests.trainer_data import QUICK, in_one_process, peaks, run_json
 from tests.trainer_data import run as run_trainer
-
-
-def _predict_peaks(*calls: list[str]) -> list[tuple[int, list[dict]]]:
-    """`predict` called in turn in one fresh process (TensorFlow starts once): after each call,
-    the process's peak resident memory so far (MB) and that call's answers."""
-    code = (
-        "import json, resource, sys\n"
-        "from trainer.cli import predict_main\n"
-        "for args in json.loads(sys.argv[1]):\n"
-        "    sys.argv = ['predict', *args, '--json']\n"
-        "    try:\n        predict_main()\n"
-        "    except SystemExit as done:\n        assert not done.code, done.code\n"
-        "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(calls)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    peaks = [int(line) for line in done.stderr.strip().splitlines()[-len(calls) :]]
-    return list(zip(peaks, map(json.loads, done.stdout.strip().splitlines()), strict=True))
 
 
 def test_an_animated_gif_costs_one_frame_and_odd_files_are_judged_before_reading(tmp_path: Path):
@@ -64,10 +38,13 @@ def test_an_animated_gif_costs_one_frame_and_odd_files_are_judged_before_reading
     (tmp_path / "zero.jpg").symlink_to("/dev/zero")
     odd = [str(tmp_path / n) for n in ("fifo.jpg", "zero.jpg")]
     # the still first: the long one's peak is then what its frames add to a started TensorFlow
-    (still, _), (long, answers) = _predict_peaks(
-        ["prior", str(tmp_path / "still.gif"), "--no-faces"],
-        ["prior", str(tmp_path / "long.gif"), *odd, "--no-faces"],
+    done = in_one_process(
+        ("predict", "prior", str(tmp_path / "still.gif"), "--no-faces", "--json"),
+        ("predict", "prior", str(tmp_path / "long.gif"), *odd, "--no-faces", "--json"),
     )
+    assert done.returncode == 0, done.stderr[-2000:]
+    still, long = peaks(done)
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
     read_for_faces = run_json("predict", "prior", *odd)  # a face model looks at the files first: unread too
     assert [a["error"] for a in read_for_faces] == ["not a regular file"] * 2
     assert long - still < 300, (still, long)
