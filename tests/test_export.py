@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests import documented
-from tests.trainer_data import face, make_tree, run, run_json
+from tests.trainer_data import face, make_tree, run_json
 
 # what a user of the export writes, with TensorFlow only: the SavedModel reads encoded bytes;
 # the .tflite wants the preprocessing happysad.json describes, done by the caller
@@ -50,29 +50,29 @@ print(json.dumps(out))
 """
 
 
-# both scripts in one fresh process (TensorFlow starts once: 10 s on a slow processor), each
-# with the arguments it would be given alone, each printing its scores as one JSON line
-BOTH = """
-import sys
-scripts, folders, images = sys.argv[1:3], sys.argv[3:5], sys.argv[5:]
-for script, folder in zip(scripts, folders):
+# every export's scripts in one fresh process (TensorFlow starts once: 10 s on a slow processor),
+# each script with the arguments it would be given alone, each printing its scores as a JSON line
+ALL = """
+import json, sys
+scripts = {"savedmodel": sys.argv[1], "tflite": sys.argv[2]}
+for script, folder, images in json.loads(sys.argv[3]):
     sys.argv = ["score.py", folder, *images]
-    exec(script, {"__name__": "__main__"})
+    exec(scripts[script], {"__name__": "__main__"})
 """
 
 
-def _fresh(saved_model: Path, tflite: Path, images: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """The SavedModel's and the .tflite's scores, by the scripts above, in a fresh process."""
+def _fresh(jobs: list[tuple[str, Path, list[Path]]]) -> list[np.ndarray]:
+    """Each (script, export folder, images) job's scores, by the scripts above, in one fresh process."""
+    plain = json.dumps([(script, str(folder), list(map(str, images))) for script, folder, images in jobs])
     done = subprocess.run(
-        [sys.executable, "-c", BOTH, SAVEDMODEL, TFLITE, str(saved_model), str(tflite), *map(str, images)],
+        [sys.executable, "-c", ALL, SAVEDMODEL, TFLITE, plain],
         capture_output=True,
         text=True,
         timeout=300,
         env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    saved, lite = (np.array(json.loads(line)) for line in done.stdout.strip().splitlines()[-2:])
-    return saved, lite
+    return [np.array(json.loads(line)) for line in done.stdout.strip().splitlines()[-len(jobs) :]]
 
 
 @pytest.fixture(scope="module")
@@ -100,27 +100,25 @@ def _export(source: str, folder: Path) -> tuple[Path, Path]:
     return folder / "exported" / "happysad" / "1", folder / "exported" / "tflite"
 
 
-@pytest.mark.parametrize("which", ["prior", "whole-frame run"])
-def test_exports_score_as_predict_does_in_a_fresh_process(which, whole_frame_run, tmp_path):
-    images = []
-    for n, mood in enumerate(["happy", "sad"] * 3):
-        images.append(tmp_path / f"{mood}{n}.{'png' if n % 2 else 'jpg'}")
-        face(500 + n, mood, 64 if which == "prior" else 48).save(images[-1])
-    source = "prior" if which == "prior" else str(whole_frame_run)
-    predicted = run_json("predict", source, *map(str, images), "--no-faces")
-    labels = list(predicted[0]["scores"])
-    want = np.array([[p["scores"][label] for label in labels] for p in predicted])
-
-    saved_model, tflite = _export(source, tmp_path)
-    assert {"happysad.json", "saved_model.pb"} <= {p.name for p in saved_model.iterdir()}
-    saved, got = _fresh(saved_model, tflite, images)
-    assert np.abs(saved - want).max() < 1e-4
-    assert np.abs(got[:, -1] - want[:, -1]).max() < 1e-2  # the sigmoid: P(the second label)
-    described = json.loads((tflite / "happysad.json").read_text())
-    assert described["labels"] == labels and ("faces" in described) == (which == "prior")
-
-
-def test_export_of_something_that_is_not_a_run_is_one_line(tmp_path):
-    result = run("export-model", str(tmp_path), "--out", str(tmp_path / "x"))
-    assert result.returncode == 1 and result.stderr.strip().startswith("export-model: error:")
-    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+def test_exports_score_as_predict_does_in_a_fresh_process(whole_frame_run, tmp_path):
+    """The prior's exports (by the documentation's lines) and a whole-frame run's."""
+    jobs, wanted = [], {}
+    for which, source, size in (("prior", "prior", 64), ("run", str(whole_frame_run), 48)):
+        images, folder = [], tmp_path / which
+        folder.mkdir()
+        for n, mood in enumerate(["happy", "sad"] * 3):
+            images.append(tmp_path / f"{which}-{mood}{n}.{'png' if n % 2 else 'jpg'}")
+            face(500 + n, mood, size).save(images[-1])
+        predicted = run_json("predict", source, *map(str, images), "--no-faces")
+        labels = list(predicted[0]["scores"])
+        wanted[which] = np.array([[p["scores"][label] for label in labels] for p in predicted])
+        saved_model, tflite = _export(source, folder)
+        assert {"happysad.json", "saved_model.pb"} <= {p.name for p in saved_model.iterdir()}
+        described = json.loads((tflite / "happysad.json").read_text())
+        assert described["labels"] == labels and ("faces" in described) == (which == "prior")
+        jobs += [("savedmodel", saved_model, images), ("tflite", tflite, images)]
+    scores = iter(_fresh(jobs))
+    for which, want in wanted.items():
+        saved, lite = next(scores), next(scores)
+        assert np.abs(saved - want).max() < 1e-4, which
+        assert np.abs(lite[:, -1] - want[:, -1]).max() < 1e-2, which  # the sigmoid: P(the second label)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
 from importlib.metadata import distribution
 
 import pytest
@@ -95,43 +93,3 @@ def test_no_command_is_owned_by_the_shell_or_a_common_tool(name):
         env={"PATH": documented.SYSTEM_PATH},
     )
     assert result.stdout.strip() == "", f"{name} is a {result.stdout.strip()} in bash"
-
-
-def test_readme_serve_lines_run_as_typed_in_bash(tmp_path):
-    """`serve` and the README's curl lines, on the shipped model, with the port a free one."""
-    from tests.conftest import _free_port
-    from tests.trainer_data import face
-
-    for name, mood in (("photo.jpg", "happy"), ("a.jpg", "happy"), ("b.jpg", "sad")):
-        face(7, mood, 160).convert("RGB").save(tmp_path / name)
-    port = str(_free_port())
-    (serve_line,) = documented.lines("serve")
-    typed = serve_line.replace("runs/latest", "prior --port " + port)
-    server = subprocess.Popen(
-        ["bash", "-c", f"exec {typed}"],
-        cwd=tmp_path,
-        env=documented.ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        answers = []
-        for line in documented.lines("curl"):
-            if "8000" not in line:
-                continue  # TensorFlow Serving's, not ours
-            typed = line.replace("8000", port)
-            for _ in range(480):  # the server loads TensorFlow and the model first
-                done = documented.typed(typed, tmp_path, timeout=300)
-                if done.returncode != 7:  # curl: could not connect (not up yet)
-                    break
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                time.sleep(0.5)
-            assert done.returncode == 0, (typed, done.stderr)
-            answers.append(json.loads(done.stdout))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-    health, one, several = answers[-1], answers[0], answers[1]
-    assert health["ok"] and {"label", "probability", "faces"} <= set(one)
-    assert [answer["path"] for answer in several] == ["a.jpg", "b.jpg"]

@@ -1,7 +1,8 @@
 """`serve`, started as a user starts it, called over loopback with aiohttp's client and its page
-driven in real Chromium: answers as `predict` gives them, errors as JSON with their status,
-concurrent requests scored together; a busy port or a foreign address refused before the model
-loads."""
+driven in real Chromium: answers as `predict` gives them, errors as JSON with their status
+(what aiohttp cannot parse too, a line in the log each), slow clients cut off, concurrent
+requests scored together, Ctrl-C an exit of 130; a busy port or a foreign address refused
+before the model loads."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ import asyncio
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, NamedTuple
 
 import aiohttp
 import pytest
 
+from tests import documented
 from tests.conftest import _free_port
 from tests.faces_data import scene
 from tests.fixture_site import bomb_png
@@ -31,40 +36,46 @@ from tests.trainer_data import face, make_tree, run_json, undecodable
 CLOSE = 5e-3
 
 
+class Served(NamedTuple):
+    url: str
+    log: IO[str]  # serve's stderr, as far as it is written
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def said(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+
 @contextmanager
-def serving(run: str, *options: str) -> Iterator[str]:
-    """`serve RUN` in its own process on a free loopback port; yields its URL."""
+def serving(run: str, *options: str, line: str = "") -> Iterator[Served]:
+    """`serve RUN OPTIONS` in its own process on a free loopback port, as its console script
+    runs, or as `line` of the documentation typed in bash (its `runs/latest` the RUN, port and
+    options); stopped with Ctrl-C (SIGINT) as a user stops it: it must exit 130 with no
+    traceback in its log."""
     port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from trainer.cli import serve_main; serve_main()",
-            run,
-            "--port",
-            str(port),
-            "--json",
-            *options,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        started = json.loads(process.stdout.readline()) if process.stdout else {}
-        assert started.get("url") == url, process.stderr.read() if process.stderr else ""
-        for _ in range(240):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.25)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-    assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+    args = [run, "--port", str(port), "--json", *options]
+    command = [sys.executable, "-c", "from trainer.cli import serve_main; serve_main()", *args]
+    if line:
+        command = ["bash", "-c", "exec " + line.replace("runs/latest", " ".join(args))]
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=documented.ENV)
+        served = Served(f"http://127.0.0.1:{port}", log)
+        try:
+            started = json.loads(process.stdout.readline()) if process.stdout else {}
+            assert started.get("url") == served.url, served.said()
+            for _ in range(240):
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.25)
+            yield served
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+        assert process.returncode == 130 and "Traceback" not in served.said(), served.said()[-3000:]
 
 
 def _jpeg(img) -> bytes:
@@ -88,19 +99,21 @@ def whole_frame(tmp_path_factory) -> tuple[Path, list[Path]]:
 
 
 @pytest.fixture(scope="module")
-def prior_served() -> Iterator[str]:
-    """`serve prior` with its defaults, one process for the tests that need nothing else of it
-    (TensorFlow, the prior and MTCNN start once: 5 s on the AMX Xeon)."""
-    with serving("prior") as url:
-        yield url
+def prior_served() -> Iterator[Served]:
+    """`serve prior` with its defaults, typed as docs/serving.md has it: one process for the
+    tests that need nothing else of it (TensorFlow, the prior and MTCNN start once: 5 s on the
+    AMX Xeon, about three times that on the AVX2-only EPYC)."""
+    (line,) = documented.lines("serve")
+    with serving("prior", line=line) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
-def strict_served(whole_frame) -> Iterator[str]:
+def strict_served(whole_frame) -> Iterator[Served]:
     """`serve` of the whole-frame run with small limits, shared by the tests of what it turns
     away (each serve process costs TensorFlow's start: 4 s here, about 12 s on a slow core)."""
-    with serving(str(whole_frame[0]), "--max-bytes", "50000", "--queue", "2", "--timeout", "1") as url:
-        yield url
+    with serving(str(whole_frame[0]), "--max-bytes", "50000", "--queue", "2", "--timeout", "1") as served:
+        yield served
 
 
 async def _post(session: aiohttp.ClientSession, url: str, **kwargs) -> tuple[int, object, dict]:
@@ -135,8 +148,8 @@ def test_answers_are_predicts_alone_in_a_form_and_under_load(whole_frame):
                 calls = (await response.json())["model_calls"] - before
             assert calls < len(many)  # concurrent requests shared model calls
 
-    with serving(str(run)) as url:
-        asyncio.run(calls(url))
+    with serving(str(run)) as served:
+        asyncio.run(calls(served.url))
 
 
 def test_bad_requests_get_json_errors_with_their_status(whole_frame, strict_served):
@@ -159,13 +172,28 @@ def test_bad_requests_get_json_errors_with_their_status(whole_frame, strict_serv
                 await _post(session, url, data=many),  # three images, room for two: never admissible
             ]
 
-    answers = asyncio.run(calls(strict_served))
+    answers = asyncio.run(calls(strict_served.url))
     statuses = [status for status, _, _ in answers]
     # what Pillow reads and TensorFlow's decoder refuses: found by the one decode serve makes
     assert statuses == [415] * len(undecodable()) + [415, 400, 400, 413, 413, 413]
     assert all("undecodable by TensorFlow" in body["error"] for _, body, _ in answers[: len(undecodable())])
     assert all(set(body) == {"error"} for _, body, _ in answers)
     assert "--queue" in answers[-1][1]["error"]
+
+
+def test_the_documented_curl_lines_get_their_answers(prior_served, tmp_path):
+    """docs/serving.md's curl lines typed in bash, at the documented `serve` (prior_served)."""
+    for name, mood in (("photo.jpg", "happy"), ("a.jpg", "happy"), ("b.jpg", "sad")):
+        face(7, mood, 160).convert("RGB").save(tmp_path / name)
+    answers = []
+    for line in documented.lines("curl"):
+        if "8000" in line:  # not TensorFlow Serving's
+            done = documented.typed(line.replace("8000", str(prior_served.port)), tmp_path, timeout=300)
+            assert done.returncode == 0, (line, done.stderr)
+            answers.append(json.loads(done.stdout))
+    one, several, health = answers
+    assert health["ok"] and {"label", "probability", "faces"} <= set(one)
+    assert [answer["path"] for answer in several] == ["a.jpg", "b.jpg"]
 
 
 def test_a_burst_of_face_requests_is_answered_and_only_a_full_house_turned_away(prior_served):
@@ -177,24 +205,55 @@ def test_a_burst_of_face_requests_is_answered_and_only_a_full_house_turned_away(
         async with aiohttp.ClientSession() as session:
             return await asyncio.gather(*(_post(session, url, data=body) for body in bodies))
 
-    answered = asyncio.run(burst(prior_served))
+    answered = asyncio.run(burst(prior_served.url))
     assert [status for status, _, _ in answered] == [200] * 16
     assert {answer["read_by"] for _, answer, _ in answered} == {"faces"}
-    with serving("prior", "--queue", "2") as url:
-        crowded = asyncio.run(burst(url))
+    with serving("prior", "--queue", "2") as crowd:
+        crowded = asyncio.run(burst(crowd.url))
     turned_away = [headers for status, _, headers in crowded if status == 503]
     assert turned_away and all(h.get("Retry-After") == "1" for h in turned_away)
     assert {status for status, _, _ in crowded} <= {200, 503}
 
 
+def _raw(port: int, payload: bytes, wait: float = 20) -> str:
+    """What serve answers to `payload` sent as is, as text; the client sends nothing after it."""
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        raw.sendall(payload)
+        raw.settimeout(wait)
+        return raw.recv(65536).decode(errors="replace")
+
+
 def test_a_client_too_slow_to_send_is_cut_off(strict_served):
-    with socket.create_connection(("127.0.0.1", int(strict_served.rsplit(":", 1)[1]))) as raw:
-        raw.sendall(
-            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n\xff"
-        )
-        raw.settimeout(20)
-        answer = raw.recv(4096).decode(errors="replace")
-    assert answer.startswith("HTTP/1.1 408") and '"error"' in answer
+    """Headers that never finish and a body that never comes: 408 after --timeout (1 s here)."""
+    for payload in (
+        b"POST /pre",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n\xff",
+    ):
+        answer = _raw(strict_served.port, payload)
+        assert answer.startswith("HTTP/1.1 408") and '"error"' in answer, answer
+
+
+def test_requests_aiohttp_cannot_parse_get_json_and_one_log_line_each(strict_served):
+    """aiohttp answers these itself, as plain text with a traceback in the log each, unless
+    serve's connection handler answers (trainer/serve_runner.JsonErrors)."""
+    malformed = [
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    ]
+    before = strict_served.said().count("serve: 400")
+    for payload in malformed:
+        answer = _raw(strict_served.port, payload)
+        assert " 400 " in answer.split("\r\n", 1)[0] and "application/json" in answer, answer[:300]
+    assert strict_served.said().count("serve: 400") == before + len(malformed)  # logged before answered
+
+    async def no_boundary(url: str) -> int:
+        async with aiohttp.ClientSession() as session:
+            headers = {"Content-Type": "multipart/form-data"}
+            async with session.post(f"{url}/predict", data=b"--x\r\n", headers=headers) as response:
+                return response.status
+
+    assert asyncio.run(no_boundary(strict_served.url)) == 400
 
 
 def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(prior_served, tmp_path):
@@ -210,7 +269,7 @@ def test_the_page_shows_a_picked_photo_with_its_face_box_and_label(prior_served,
         browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         try:
             page = browser.new_page()
-            page.goto(prior_served)
+            page.goto(prior_served.url)
             assert "happysad" in page.title()
             page.set_input_files("#files", str(photo))
             page.wait_for_selector(".result.drawn", timeout=60_000)
