@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests import documented
-from tests.trainer_data import face, make_tree, run_json
+from tests.trainer_data import face, make_tree, run, run_json
 
 # what a user of the export writes, with TensorFlow only: the SavedModel reads encoded bytes;
 # the .tflite wants the preprocessing happysad.json describes, done by the caller
@@ -122,3 +122,9 @@ def test_exports_score_as_predict_does_in_a_fresh_process(whole_frame_run, tmp_p
         saved, lite = next(scores), next(scores)
         assert np.abs(saved - want).max() < 1e-4, which
         assert np.abs(lite[:, -1] - want[:, -1]).max() < 1e-2, which  # the sigmoid: P(the second label)
+
+
+def test_export_of_something_that_is_not_a_run_is_one_line(tmp_path):
+    result = run("export-model", str(tmp_path), "--out", str(tmp_path / "x"))
+    assert result.returncode == 1 and result.stderr.strip().startswith("export-model: error:")
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
