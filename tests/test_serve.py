@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,12 +64,7 @@ def serving(run: str, *options: str, line: str = "") -> Iterator[Served]:
         served = Served(f"http://127.0.0.1:{port}", log)
         try:
             started = json.loads(process.stdout.readline()) if process.stdout else {}
-            assert started.get("url") == served.url, served.said()
-            for _ in range(240):
-                with socket.socket() as probe:
-                    if probe.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.25)
+            assert started.get("url") == served.url, served.said()  # said once it listens
             yield served
         finally:
             process.send_signal(signal.SIGINT)
