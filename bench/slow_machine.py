@@ -70,7 +70,7 @@ def held_to(factor: float) -> Iterator[Path]:
 
     Whatever is still in it at the end (a daemon the run left) is killed, then it is removed."""
     parent, quota_file = _v1_or_v2()
-    quota = round((os.cpu_count() or 1) * PERIOD_US / factor)
+    quota = round(_cores(factor) * PERIOD_US)
     group = parent / f"happysad-slow-{os.getpid()}"
     try:
         if quota_file == "cpu.max":
@@ -112,8 +112,7 @@ def _status(started: float, log: Path, factor: float) -> Text:
         handle.seek(max(0, log.stat().st_size - 400))
         lines = handle.read().decode(errors="replace").strip().splitlines()
         last = lines[-1][-90:] if lines else ""
-    minutes, seconds = divmod(int(time.monotonic() - started), 60)
-    return Text(f"{minutes:2d} min {seconds:02d} s at 1/{factor:g} of the CPU · {last}")
+    return Text(f"{_minutes(time.monotonic() - started)} at 1/{factor:g} of the CPU · {last}")
 
 
 def rehearse(clone: Path, target: str, factor: float, log: Path, console: Console) -> tuple[int, float]:
@@ -136,8 +135,15 @@ def rehearse(clone: Path, target: str, factor: float, log: Path, console: Consol
         return process.returncode, time.monotonic() - started
 
 
+def _cores(factor: float) -> float:
+    """The CPU the run may use, in cores: this machine's held to 1/factor."""
+    return (os.cpu_count() or 1) / factor
+
+
 def _minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {round(seconds % 60):02d} s"
+    """`16 min 09 s`: whole seconds, so never `60 s`."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
 
 
 def main() -> None:
@@ -169,7 +175,7 @@ def main() -> None:
     )
     table.add_row(
         commit.stdout.decode().strip(),
-        f"{(os.cpu_count() or 1) / args.factor:.2f} of {os.cpu_count()} cores",
+        f"{_cores(args.factor):.2f} of {os.cpu_count()} cores",
         _minutes(seconds),
         str(code),
         closing[-1] if closing else "-",

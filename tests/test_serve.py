@@ -63,8 +63,9 @@ def serving(run: str, *options: str, line: str = "") -> Iterator[Served]:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=documented.ENV)
         served = Served(f"http://127.0.0.1:{port}", log)
         try:
-            started = json.loads(process.stdout.readline()) if process.stdout else {}
-            assert started.get("url") == served.url, served.said()  # said once it listens
+            first = process.stdout.readline() if process.stdout else ""  # "" if serve ended first
+            started = json.loads(first) if first.strip() else {}
+            assert started.get("url") == served.url, (first, served.said())  # said once it listens
             yield served
         finally:
             process.send_signal(signal.SIGINT)
