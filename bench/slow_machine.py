@@ -11,7 +11,7 @@ clone goes beside this checkout, as CI's does, so that ../shared is found.
 
 It is a rehearsal, not the slow machine: a quota slows all work alike, where the EPYC is
 slower at some than at other (it trains in float32 where the Xeon uses bfloat16; TensorFlow
-starts 3.6x slower there). On two commits measured on the EPYC too, it took 0.84 to 1.09x the
+starts 2.2 to 3.6x slower there). On two commits measured on the EPYC too, it took 0.84 to 1.09x the
 rehearsal's time at 2.9 (docs/benchmarks.md). Needs root and a writable cpu cgroup (v1's
 `cpu.cfs_quota_us` or v2's `cpu.max`).
 
